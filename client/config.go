@@ -1,0 +1,87 @@
+package client
+
+import (
+	"context"
+	"os"
+	"time"
+
+	pb "github.com/geomds/geomds/proto/geomdspb"
+)
+
+// Config configures a Client. Only Endpoints is required.
+type Config struct {
+	Endpoints []string // host:port of geomds nodes, in order of preference
+	// Site is the caller's site. It orders endpoints (same site first) and
+	// is declared to servers in the gRPC metadata key "geomds-site".
+	Site         string
+	Consistency  pb.Consistency // of every read
+	MaxStaleness time.Duration  // STALE: how old a local answer may be
+	Creds        *pb.Creds      // nil = the process's uid, gid and groups
+	// RequestTimeout bounds each call, retries included (default 30 s).
+	RequestTimeout time.Duration
+	// AttemptTimeout bounds one attempt on one endpoint, so a hung node
+	// costs at most this much before the next is tried (default
+	// RequestTimeout/3).
+	AttemptTimeout time.Duration
+	// Explain, if set, is called once per RPC attempt (not for the
+	// background probe) on the calling goroutine.
+	Explain func(Trace)
+}
+
+// Trace describes one RPC attempt, for Config.Explain.
+type Trace struct {
+	Method      string // "Mutate", "GetAttr", "Status", ...
+	Endpoint    string // the address called
+	Node, Site  string // who served it, from ReplyMeta (empty without a reply)
+	Duration    time.Duration
+	Consistency pb.Consistency // as the server reported it (reads)
+	Staleness   time.Duration  // upper bound on the answer's age; 0 = linearizable
+	Attempt     int            // 0 for the first attempt of a call
+	Err         error          // nil on success
+}
+
+const (
+	defaultRequestTimeout = 30 * time.Second
+	siteMetadataKey       = "geomds-site"
+	maxMessageBytes       = 16 << 20
+)
+
+// withDefaults returns cfg with zero fields filled in.
+func (cfg Config) withDefaults() Config {
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = defaultRequestTimeout
+	}
+	if cfg.AttemptTimeout <= 0 || cfg.AttemptTimeout > cfg.RequestTimeout {
+		cfg.AttemptTimeout = cfg.RequestTimeout / 3
+	}
+	if cfg.Creds == nil {
+		cfg.Creds = processCreds()
+	}
+	return cfg
+}
+
+// processCreds returns the credentials of this process.
+func processCreds() *pb.Creds {
+	c := &pb.Creds{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid())}
+	groups, _ := os.Getgroups() // no supplementary groups is a safe answer
+	for _, g := range groups {
+		c.Groups = append(c.Groups, uint32(g))
+	}
+	return c
+}
+
+type credsKey struct{}
+
+// WithCreds returns a ctx whose calls act as c instead of Config.Creds (a
+// FUSE layer passes each request's caller this way).
+func WithCreds(ctx context.Context, c *pb.Creds) context.Context {
+	return context.WithValue(ctx, credsKey{}, c)
+}
+
+// credsFor returns the credentials a call made with ctx acts as.
+func (c *Client) credsFor(ctx context.Context) *pb.Creds {
+	if cr, ok := ctx.Value(credsKey{}).(*pb.Creds); ok && cr != nil {
+		return cr
+	}
+	return c.cfg.Creds
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/geomds/geomds/server"
+)
+
+type serveFlags struct {
+	name, site, dataDir, listen, initialCluster, chunkStore, rtt, logLevel, logFormat string
+	join                                                                              bool
+	snapshotEntries, compactKeep                                                      uint64
+	tick                                                                              time.Duration
+	electionTicks, heartbeatTicks                                                     int
+}
+
+func serveCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "run one node",
+		Example: `  geomds serve --name n1 --site east --data-dir /var/lib/geomds --listen 10.0.0.1:7001 \
+    --initial-cluster n1=east@10.0.0.1:7001,n2=west@10.1.0.1:7001,n3=north@10.2.0.1:7001`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config()
+			if err != nil {
+				return err
+			}
+			n, err := server.Start(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "geomds: node %s (site %s) serving on %s\n", cfg.Name, cfg.Site, n.Addr())
+			select {
+			case <-cmd.Context().Done():
+				n.Stop()
+				return nil
+			case <-n.Done():
+				return fmt.Errorf("node stopped: %v", n.Err())
+			}
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.name, "name", "", "this node's name (unique, never reused)")
+	fl.StringVar(&f.site, "site", "", "this node's site")
+	fl.StringVar(&f.dataDir, "data-dir", "", "directory for the node's data")
+	fl.StringVar(&f.listen, "listen", "", "HOST:PORT for clients and peers")
+	fl.StringVar(&f.initialCluster, "initial-cluster", "", "NAME=SITE@HOST:PORT,... (the founding members; with --join, members to ask)")
+	fl.BoolVar(&f.join, "join", false, "join an existing cluster (after `geomdsctl members add`)")
+	fl.StringVar(&f.chunkStore, "chunk-store", "", "the site's blob store URL (default file://DATA-DIR/chunks)")
+	fl.StringVar(&f.rtt, "rtt", "", "emulate WAN round trips: SITE-SITE=DURATION,...")
+	fl.Uint64Var(&f.snapshotEntries, "snapshot-entries", 0, "snapshot and compact the Raft log every N entries (default 10000)")
+	fl.Uint64Var(&f.compactKeep, "compact-keep", 0, "entries kept behind a snapshot for slow followers (default 5000)")
+	fl.DurationVar(&f.tick, "tick", 0, "Raft tick (default from --rtt: max(10ms, maxRTT/4))")
+	fl.IntVar(&f.electionTicks, "election-ticks", 0, "election timeout in ticks (default ≥ 10 heartbeats and ≥ 1s)")
+	fl.IntVar(&f.heartbeatTicks, "heartbeat-ticks", 0, "heartbeat in ticks (default ≈ the largest RTT)")
+	addLogFlags(fl, &f.logLevel, &f.logFormat)
+	return cmd
+}
+
+func (f *serveFlags) config() (server.Config, error) {
+	peers, err := server.ParseInitialCluster(f.initialCluster)
+	if err != nil {
+		return server.Config{}, err
+	}
+	rtt, err := server.ParseRTT(f.rtt)
+	if err != nil {
+		return server.Config{}, err
+	}
+	logger, err := newLogger(f.logLevel, f.logFormat)
+	if err != nil {
+		return server.Config{}, err
+	}
+	return server.Config{
+		Name: f.name, Site: f.site, DataDir: f.dataDir, Listen: f.listen,
+		InitialCluster: peers, Join: f.join, ChunkStore: f.chunkStore, RTT: rtt,
+		TickInterval: f.tick, ElectionTicks: f.electionTicks, HeartbeatTicks: f.heartbeatTicks,
+		SnapshotEntries: f.snapshotEntries, CompactKeep: f.compactKeep, Logger: logger,
+	}, nil
+}
+
+type flagSet interface {
+	StringVar(p *string, name, value, usage string)
+}
+
+func addLogFlags(fl flagSet, level, format *string) {
+	fl.StringVar(level, "log-level", "info", "debug|info|warn|error")
+	fl.StringVar(format, "log-format", "text", "text|json")
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is not text or json", format)
+}

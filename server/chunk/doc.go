@@ -1,0 +1,72 @@
+// Package chunk is a site's chunk store and the gRPC service in front of it.
+//
+// A chunk is an immutable piece of file content. A writer uploads chunks to
+// its own site's store, then commits a layout that names them (SetLayout);
+// readers fetch chunks from any site that holds them. The metadata, not the
+// store, is the authority on which chunks exist: the store keeps bytes under
+// an ID and nothing else that matters.
+//
+// # IDs
+//
+// A chunk ID is chosen by the writer, unique per upload (NewID: 128 random
+// bits as 32 hex digits), and never derived from the content. Deletion is by
+// reference count per ID, so two uploads of equal bytes must not share an ID.
+// A valid ID is 1 to 128 characters of [0-9A-Za-z_-]; the store keeps it as
+// the blob key unchanged, flat (no prefix, no fan-out).
+//
+// # Store
+//
+// Open takes a gocloud.dev/blob URL: file:///abs/dir (the directory is
+// created; no metadata sidecar files), mem://, or
+// s3://bucket?endpoint=...&region=...&use_path_style=true.
+//
+// Put reads exactly size bytes, checks the count and the SHA-256, and only
+// then lets the blob become visible: on a mismatch, a short or long stream, or
+// a cancelled ctx the write is aborted and nothing is left under the ID. On
+// file:// the data and the directory entry are fsynced before Put returns
+// (gocloud renames its temporary file without fsync, so the store does it).
+// The SHA-256 is also kept as blob metadata ("sha256", hex) where the backend
+// keeps metadata (mem, s3); file:// keeps none.
+//
+// Get reads [off, off+length) (length 0 = to the end); a range past the end
+// is clamped, off beyond the size is ErrRange, a missing ID is ErrNotFound.
+// Delete of a missing ID succeeds, so deletion is idempotent. Rewriting an
+// existing ID replaces it; IDs are unique per upload, so a rewrite is a retry
+// of the same bytes.
+//
+// # Wire format (service Chunks, proto/chunk.proto)
+//
+// Put is a client stream. The first PutChunkRequest carries id, size and
+// sha256 (32 bytes); every message, the first included, may carry data;
+// data after the first message is appended in order; only data is read from
+// later messages. The server stores the chunk only if exactly size bytes
+// arrived and their SHA-256 equals sha256, then replies with its site. size
+// is at most MaxChunkSize. Clients send data in messages of at most
+// MessageSize (1 MiB) bytes.
+//
+// Get is a server stream. The first GetChunkReply carries the chunk's size
+// and, when the request covers the whole chunk (offset 0 and length 0 or
+// length >= size), its sha256; every message may carry data, at most
+// MessageSize bytes each, in order. A reader of the whole chunk hashes what it
+// received and compares (and should compare with the ChunkRef's sha256 from
+// the metadata too: on file:// the server computes the sum from the stored
+// bytes, so only the layout's sum detects damage at rest). The number of data
+// bytes is min(length, size-offset), so a short stream is detectable.
+//
+// Delete removes the chunk; a missing chunk is not an error.
+//
+// Errors carry an errno as in the rest of geomds: ENOENT (NotFound) for a
+// missing chunk, EINVAL (InvalidArgument) for a bad ID, size, checksum or
+// range, EIO (Internal) for a store failure; the status has an
+// errdetails.ErrorInfo{Reason: "ENOENT", Domain: "geomds", Metadata:
+// {"errno": "2"}}.
+//
+// # Collector
+//
+// Collector drains the metadata's queue of chunks no longer referenced: for
+// each queued ChunkRef it deletes the blob at every site that holds it, and
+// only when all those deletes succeeded does it confirm the ID (Confirm
+// proposes DropChunks). A failed site leaves the ID queued for the next pass,
+// and deletes are idempotent, so a pass can be repeated at any time. Only one
+// node (the shard leader) should run it.
+package chunk

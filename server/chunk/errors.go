@@ -1,0 +1,106 @@
+package chunk
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/geomds/geomds/proto/geomdspb"
+)
+
+// Errors of the store and the service; match with errors.Is.
+var (
+	ErrNotFound  = errors.New("chunk not found")
+	ErrChecksum  = errors.New("chunk checksum mismatch")
+	ErrSize      = errors.New("chunk size mismatch")
+	ErrInvalidID = errors.New("invalid chunk id")
+	ErrRange     = errors.New("offset beyond the end of the chunk")
+	ErrTooLarge  = errors.New("chunk too large")
+)
+
+// Errno is the errno of err: ENOENT for ErrNotFound, EINVAL for a bad
+// request (ID, size, checksum, range), OK for nil, EIO for anything else.
+func Errno(err error) pb.Errno {
+	switch {
+	case err == nil:
+		return pb.Errno_OK
+	case errors.Is(err, ErrNotFound):
+		return pb.Errno_ENOENT
+	case errors.Is(err, ErrChecksum), errors.Is(err, ErrSize),
+		errors.Is(err, ErrInvalidID), errors.Is(err, ErrRange), errors.Is(err, ErrTooLarge):
+		return pb.Errno_EINVAL
+	}
+	return pb.Errno_EIO
+}
+
+// toStatus is the one table from store errors to gRPC status, as the
+// contract's errno table: ENOENT→NotFound, EINVAL→InvalidArgument, else
+// Internal; context errors keep their own codes.
+func toStatus(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	e := Errno(err)
+	code := codes.Internal
+	switch e {
+	case pb.Errno_ENOENT:
+		code = codes.NotFound
+	case pb.Errno_EINVAL:
+		code = codes.InvalidArgument
+	}
+	st := status.New(code, err.Error())
+	info := &errdetails.ErrorInfo{Reason: e.String(), Domain: "geomds",
+		Metadata: map[string]string{"errno": strconv.Itoa(int(e))}}
+	if d, derr := st.WithDetails(info); derr == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+// fromStatus maps a status from the service back to the store's errors, so
+// errors.Is(err, ErrNotFound) works on both sides of the wire. The status
+// stays in the chain for its message.
+func fromStatus(op, id string, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch status.Code(err) {
+	case codes.NotFound:
+		return &remoteError{op: op, id: id, kind: ErrNotFound, err: err}
+	case codes.InvalidArgument:
+		return &remoteError{op: op, id: id, kind: errRemoteInvalid, err: err}
+	}
+	return &remoteError{op: op, id: id, err: err}
+}
+
+// errRemoteInvalid is the kind of an InvalidArgument reply; the server's
+// message says which check failed.
+var errRemoteInvalid = errors.New("rejected by the chunk service")
+
+// remoteError is an error returned by a remote chunk service.
+type remoteError struct {
+	op, id string
+	kind   error // ErrNotFound, errRemoteInvalid or nil
+	err    error // the gRPC status error
+}
+
+func (e *remoteError) Error() string { return e.op + " " + e.id + ": " + e.err.Error() }
+
+func (e *remoteError) Unwrap() []error {
+	if e.kind == nil {
+		return []error{e.err}
+	}
+	return []error{e.kind, e.err}
+}

@@ -1,0 +1,120 @@
+package chunk
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+
+	"google.golang.org/grpc"
+
+	pb "github.com/geomds/geomds/proto/geomdspb"
+)
+
+// PutRemote uploads data as chunk id to the Chunks service on cc: the first
+// message carries id, size and SHA-256, data follows in MessageSize pieces.
+func PutRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, data []byte) error {
+	if len(data) > MaxChunkSize {
+		return fmt.Errorf("put %s: %w: %d bytes", id, ErrTooLarge, len(data))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the stream if we return early
+	stream, err := pb.NewChunksClient(cc).Put(ctx)
+	if err != nil {
+		return fromStatus("put", id, err)
+	}
+	sum := sha256.Sum256(data)
+	m := &pb.PutChunkRequest{Id: id, Size: uint64(len(data)), Sha256: sum[:]}
+	for first := true; first || len(data) > 0; first = false {
+		n := min(len(data), MessageSize)
+		m.Data, data = data[:n], data[n:]
+		if err := stream.Send(m); err != nil {
+			break // the server ended the stream; CloseAndRecv has its status
+		}
+		m = &pb.PutChunkRequest{}
+	}
+	_, err = stream.CloseAndRecv()
+	return fromStatus("put", id, err)
+}
+
+// GetRemote reads [off, off+length) of chunk id from the Chunks service on
+// cc (length 0 = to the end). It checks that the stream carried every byte
+// of the range and, when the range is the whole chunk, the SHA-256.
+func GetRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, off, length uint64) ([]byte, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := pb.NewChunksClient(cc).Get(ctx, &pb.GetChunkRequest{Id: id, Offset: off, Length: length})
+	if err != nil {
+		return nil, fromStatus("get", id, err)
+	}
+	first, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("get %s: empty reply stream", id)
+	}
+	if err != nil {
+		return nil, fromStatus("get", id, err)
+	}
+	want, err := replyLen(first.GetSize(), off, length)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", id, err)
+	}
+	data, err := recvData(stream, id, first.GetData(), want)
+	if err != nil {
+		return nil, err
+	}
+	if wholeRange(off, length, first.GetSize()) {
+		if got := sha256.Sum256(data); !bytes.Equal(got[:], first.GetSha256()) {
+			return nil, fmt.Errorf("get %s: %w: got %x, want %x", id, ErrChecksum, got, first.GetSha256())
+		}
+	}
+	return data, nil
+}
+
+// replyLen is how many bytes a Get of [off, off+length) of a chunk of size
+// bytes returns.
+func replyLen(size, off, length uint64) (uint64, error) {
+	if size > MaxChunkSize {
+		return 0, fmt.Errorf("%w: server reports %d bytes", ErrTooLarge, size)
+	}
+	if off > size {
+		return 0, fmt.Errorf("%w: offset %d, size %d", ErrRange, off, size)
+	}
+	n := size - off
+	if length > 0 && length < n {
+		n = length
+	}
+	return n, nil
+}
+
+// recvData collects the data of a Get stream, which must be exactly want
+// bytes; data is the first message's.
+func recvData(stream pb.Chunks_GetClient, id string, data []byte, want uint64) ([]byte, error) {
+	buf := make([]byte, 0, want)
+	for {
+		if uint64(len(buf)+len(data)) > want {
+			return nil, fmt.Errorf("get %s: %w: more than %d bytes", id, ErrSize, want)
+		}
+		buf = append(buf, data...)
+		m, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fromStatus("get", id, err)
+		}
+		data = m.GetData()
+	}
+	if uint64(len(buf)) != want {
+		return nil, fmt.Errorf("get %s: %w: got %d bytes, want %d", id, ErrSize, len(buf), want)
+	}
+	return buf, nil
+}
+
+// DeleteRemote deletes chunk id at the Chunks service on cc; a missing
+// chunk is not an error.
+func DeleteRemote(ctx context.Context, cc grpc.ClientConnInterface, id string) error {
+	_, err := pb.NewChunksClient(cc).Delete(ctx, &pb.DeleteChunkRequest{Id: id})
+	return fromStatus("delete", id, err)
+}

@@ -1,0 +1,183 @@
+package chunk
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/blob/memblob"
+	"gocloud.dev/blob/s3blob"
+	"gocloud.dev/gcerrors"
+)
+
+// MaxChunkSize bounds one chunk (64 MiB), so a reader may hold a whole chunk
+// in memory and a bad size in a request cannot ask for more.
+const MaxChunkSize = 64 << 20
+
+// sumKey is the blob metadata key holding the hex SHA-256 (mem, s3).
+const sumKey = "sha256"
+
+// Store is one site's chunk store. It is safe for concurrent use; the
+// nodes of a site may share the underlying bucket.
+type Store struct {
+	bucket *blob.Bucket
+	site   string
+	// dir is the absolute root directory for file:// (empty otherwise):
+	// Put and Delete fsync it, because gocloud does not.
+	dir string
+}
+
+// Open opens the store at url for site. Supported: file:///abs/dir (created
+// if missing), mem://, s3://bucket?... (gocloud's s3blob query parameters).
+func Open(ctx context.Context, rawURL string, site string) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("chunk store %q: %w", rawURL, err)
+	}
+	s := &Store{site: site}
+	switch u.Scheme {
+	case "file":
+		s.dir, s.bucket, err = openFile(u)
+	case "mem":
+		s.bucket = memblob.OpenBucket(nil)
+	case "s3":
+		s.bucket, err = (&s3blob.URLOpener{}).OpenBucketURL(ctx, u)
+	default:
+		err = fmt.Errorf("unsupported scheme %q (want file, mem or s3)", u.Scheme)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("chunk store %q: %w", rawURL, err)
+	}
+	return s, nil
+}
+
+// openFile opens a file:// bucket: directory created, temporary files next
+// to the chunks (so the rename stays on one file system), no sidecars.
+func openFile(u *url.URL) (string, *blob.Bucket, error) {
+	if len(u.Query()) > 0 {
+		return "", nil, errors.New("file:// takes no query parameters")
+	}
+	if u.Host != "" && u.Host != "localhost" && u.Host != "." {
+		return "", nil, fmt.Errorf("file:// host %q: want file:///abs/dir", u.Host)
+	}
+	dir := filepath.FromSlash(u.Path)
+	if u.Host == "." {
+		dir = filepath.FromSlash(u.Path[min(1, len(u.Path)):])
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := mkdirDurable(dir); err != nil {
+		return "", nil, err
+	}
+	b, err := fileblob.OpenBucket(dir, &fileblob.Options{
+		NoTempDir: true,
+		Metadata:  fileblob.MetadataDontWrite,
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, b, nil
+}
+
+// mkdirDurable creates dir and its missing parents and fsyncs the parent of
+// each one it created, so the store's directory survives a crash.
+func mkdirDurable(dir string) error {
+	var missing []string // deepest first
+	for d := dir; filepath.Dir(d) != d; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range missing {
+		if err := syncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Site is the site this store belongs to.
+func (s *Store) Site() string { return s.site }
+
+// Close releases the bucket.
+func (s *Store) Close() error { return s.bucket.Close() }
+
+// Info describes a stored chunk.
+type Info struct {
+	Size uint64
+	// SHA256 is the sum recorded at Put, or nil where the backend keeps no
+	// metadata (file://).
+	SHA256 []byte
+}
+
+// Stat returns the chunk's size and recorded sum; ErrNotFound when missing.
+func (s *Store) Stat(ctx context.Context, id string) (Info, error) {
+	if err := ValidID(id); err != nil {
+		return Info{}, err
+	}
+	a, err := s.bucket.Attributes(ctx, id)
+	if err != nil {
+		return Info{}, wrap("stat", id, err)
+	}
+	info := Info{Size: uint64(a.Size)}
+	if sum, err := hex.DecodeString(a.Metadata[sumKey]); err == nil && len(sum) == 32 {
+		info.SHA256 = sum
+	}
+	return info, nil
+}
+
+// Delete removes the chunk; a missing chunk is not an error. On file:// the
+// removal is fsynced, so a confirmed deletion does not come back.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ValidID(id); err != nil {
+		return err
+	}
+	err := s.bucket.Delete(ctx, id)
+	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return wrap("delete", id, err)
+	}
+	if s.dir != "" {
+		return syncDir(s.dir)
+	}
+	return nil
+}
+
+// wrap adds the operation and ID and turns gocloud's NotFound into
+// ErrNotFound.
+func wrap(op, id string, err error) error {
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return fmt.Errorf("%s %s: %w", op, id, ErrNotFound)
+	}
+	return fmt.Errorf("%s %s: %w", op, id, err)
+}
+
+// syncDir fsyncs a directory, making renames and removals in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,393 @@
+package chunk
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	pb "github.com/geomds/geomds/proto/geomdspb"
+)
+
+// testCtx bounds every test generously: a slow CI machine must not fail it,
+// a hang must.
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func randomBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func sumOf(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+
+func openStore(t *testing.T, rawURL string) *Store {
+	t.Helper()
+	s, err := Open(testCtx(t), rawURL, "east")
+	if err != nil {
+		t.Fatalf("Open(%s): %v", rawURL, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func fileURL(dir string) string { return (&url.URL{Scheme: "file", Path: dir}).String() }
+
+// newFakeS3 serves an in-process S3 on loopback with one bucket and returns
+// the store URL for it.
+func newFakeS3(t *testing.T, bucket string) string {
+	t.Helper()
+	backend := s3mem.New()
+	if err := backend.CreateBucket(bucket); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	q := url.Values{
+		"endpoint":       {srv.URL},
+		"region":         {"us-east-1"},
+		"use_path_style": {"true"},
+		"anonymous":      {"true"}, // gofakes3 checks no signatures; keeps the test off any credential chain
+	}
+	return "s3://" + bucket + "?" + q.Encode()
+}
+
+// backends are the store URLs every suite runs against.
+func backends(t *testing.T) map[string]func(t *testing.T) *Store {
+	return map[string]func(t *testing.T) *Store{
+		"file": func(t *testing.T) *Store { return openStore(t, fileURL(filepath.Join(t.TempDir(), "chunks"))) },
+		"mem":  func(t *testing.T) *Store { return openStore(t, "mem://") },
+		"s3":   func(t *testing.T) *Store { return openStore(t, newFakeS3(t, "chunks")) },
+	}
+}
+
+func TestStore(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			for _, tc := range storeCases {
+				t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+			}
+		})
+	}
+}
+
+var storeCases = []struct {
+	name string
+	fn   func(t *testing.T, s *Store)
+}{
+	{"PutGetDelete", testPutGetDelete},
+	{"Ranges", testRanges},
+	{"Empty", testEmpty},
+	{"Large", testLarge},
+	{"ChecksumMismatch", testChecksumMismatch},
+	{"ShortAndLongStream", testShortAndLongStream},
+	{"ReaderFailsOrCancelled", testReaderFails},
+	{"Rewrite", testRewrite},
+	{"InvalidRequests", testInvalid},
+}
+
+func mustPut(t *testing.T, s *Store, id string, data []byte) {
+	t.Helper()
+	if err := s.Put(testCtx(t), id, uint64(len(data)), sumOf(data), bytes.NewReader(data)); err != nil {
+		t.Fatalf("Put(%s): %v", id, err)
+	}
+}
+
+func mustGet(t *testing.T, s *Store, id string, off, length uint64) []byte {
+	t.Helper()
+	r, err := s.Get(testCtx(t), id, off, length)
+	if err != nil {
+		t.Fatalf("Get(%s, %d, %d): %v", id, off, length, err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("read %s: %v", id, err)
+	}
+	return b
+}
+
+// assertAbsent checks that id is not visible by any read.
+func assertAbsent(t *testing.T, s *Store, id string) {
+	t.Helper()
+	ctx := testCtx(t)
+	if _, err := s.Stat(ctx, id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Stat(%s) = %v, want ErrNotFound", id, err)
+	}
+	if r, err := s.Get(ctx, id, 0, 0); !errors.Is(err, ErrNotFound) {
+		if err == nil {
+			r.Close()
+		}
+		t.Errorf("Get(%s) = %v, want ErrNotFound", id, err)
+	}
+}
+
+func testPutGetDelete(t *testing.T, s *Store) {
+	ctx := testCtx(t)
+	data := randomBytes(1, 100_000)
+	id := NewID()
+	assertAbsent(t, s, id)
+	mustPut(t, s, id, data)
+	if got := mustGet(t, s, id, 0, 0); !bytes.Equal(got, data) {
+		t.Fatalf("Get returned %d bytes, want the %d put", len(got), len(data))
+	}
+	info, err := s.Stat(ctx, id)
+	if err != nil || info.Size != uint64(len(data)) {
+		t.Fatalf("Stat = %+v, %v; want size %d", info, err, len(data))
+	}
+	if s.dir == "" && info.SHA256 == nil {
+		t.Fatalf("Stat has no recorded sum on a backend with metadata")
+	}
+	if info.SHA256 != nil && !bytes.Equal(info.SHA256, sumOf(data)) {
+		t.Fatalf("Stat sum %x, want %x", info.SHA256, sumOf(data))
+	}
+	if err := s.Delete(ctx, id); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	assertAbsent(t, s, id)
+	if err := s.Delete(ctx, id); err != nil {
+		t.Fatalf("Delete of a missing chunk: %v", err)
+	}
+}
+
+func testRanges(t *testing.T, s *Store) {
+	data := randomBytes(2, 10_000)
+	id := NewID()
+	mustPut(t, s, id, data)
+	for _, r := range []struct{ off, length, from, to uint64 }{
+		{0, 0, 0, 10_000},
+		{0, 1, 0, 1},
+		{1234, 100, 1234, 1334},
+		{9_000, 0, 9_000, 10_000},
+		{9_000, 5_000, 9_000, 10_000}, // clamped at the end
+		{0, 20_000, 0, 10_000},
+		{9_999, 1, 9_999, 10_000},
+		{10_000, 0, 10_000, 10_000}, // at the end: empty
+		{10_000, 7, 10_000, 10_000},
+	} {
+		got := mustGet(t, s, id, r.off, r.length)
+		if !bytes.Equal(got, data[r.from:r.to]) {
+			t.Errorf("Get(%d, %d) returned %d bytes, want data[%d:%d]", r.off, r.length, len(got), r.from, r.to)
+		}
+	}
+	if _, err := s.Get(testCtx(t), id, 10_001, 0); !errors.Is(err, ErrRange) {
+		t.Errorf("Get past the end = %v, want ErrRange", err)
+	}
+}
+
+func testEmpty(t *testing.T, s *Store) {
+	id := NewID()
+	mustPut(t, s, id, nil)
+	if got := mustGet(t, s, id, 0, 0); len(got) != 0 {
+		t.Fatalf("empty chunk read %d bytes", len(got))
+	}
+	if got := mustGet(t, s, id, 0, 10); len(got) != 0 {
+		t.Fatalf("empty chunk range read %d bytes", len(got))
+	}
+	if info, err := s.Stat(testCtx(t), id); err != nil || info.Size != 0 {
+		t.Fatalf("Stat = %+v, %v", info, err)
+	}
+}
+
+// testLarge crosses S3's multipart threshold (8 MiB parts) and several
+// gRPC-sized pieces.
+func testLarge(t *testing.T, s *Store) {
+	data := randomBytes(3, 9<<20+17)
+	id := NewID()
+	mustPut(t, s, id, data)
+	if got := mustGet(t, s, id, 0, 0); !bytes.Equal(got, data) {
+		t.Fatalf("large chunk: got %d bytes back, want %d equal bytes", len(got), len(data))
+	}
+	if got := mustGet(t, s, id, 8<<20-5, 10); !bytes.Equal(got, data[8<<20-5:8<<20+5]) {
+		t.Fatalf("large chunk range differs")
+	}
+	bad := append([]byte(nil), data...)
+	bad[len(bad)-1] ^= 1
+	id2 := NewID()
+	err := s.Put(testCtx(t), id2, uint64(len(bad)), sumOf(data), bytes.NewReader(bad))
+	if !errors.Is(err, ErrChecksum) {
+		t.Fatalf("large corrupted Put = %v, want ErrChecksum", err)
+	}
+	assertAbsent(t, s, id2)
+}
+
+func testChecksumMismatch(t *testing.T, s *Store) {
+	data := randomBytes(4, 5000)
+	id := NewID()
+	bad := append([]byte(nil), data...)
+	bad[2500] ^= 0x80
+	err := s.Put(testCtx(t), id, uint64(len(bad)), sumOf(data), bytes.NewReader(bad))
+	if !errors.Is(err, ErrChecksum) || Errno(err) != pb.Errno_EINVAL {
+		t.Fatalf("Put with a wrong sum = %v (errno %v), want ErrChecksum/EINVAL", err, Errno(err))
+	}
+	assertAbsent(t, s, id)
+}
+
+func testShortAndLongStream(t *testing.T, s *Store) {
+	data := randomBytes(5, 5000)
+	short := NewID()
+	err := s.Put(testCtx(t), short, uint64(len(data))+1, sumOf(data), bytes.NewReader(data))
+	if !errors.Is(err, ErrSize) {
+		t.Fatalf("short Put = %v, want ErrSize", err)
+	}
+	assertAbsent(t, s, short)
+	long := NewID()
+	err = s.Put(testCtx(t), long, uint64(len(data))-1, sumOf(data[:len(data)-1]), bytes.NewReader(data))
+	if !errors.Is(err, ErrSize) {
+		t.Fatalf("long Put = %v, want ErrSize", err)
+	}
+	assertAbsent(t, s, long)
+}
+
+// failingReader yields n bytes then an error.
+type failingReader struct {
+	r   io.Reader
+	err error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		return n, f.err
+	}
+	return n, err
+}
+
+func testReaderFails(t *testing.T, s *Store) {
+	data := randomBytes(6, 5000)
+	boom := errors.New("boom")
+	id := NewID()
+	r := &failingReader{r: bytes.NewReader(data[:3000]), err: boom}
+	if err := s.Put(testCtx(t), id, uint64(len(data)), sumOf(data), r); !errors.Is(err, boom) {
+		t.Fatalf("Put from a failing reader = %v, want boom", err)
+	}
+	assertAbsent(t, s, id)
+
+	ctx, cancel := context.WithCancel(testCtx(t))
+	cancel()
+	id2 := NewID()
+	if err := s.Put(ctx, id2, uint64(len(data)), sumOf(data), bytes.NewReader(data)); err == nil {
+		t.Fatalf("Put with a cancelled ctx succeeded")
+	}
+	assertAbsent(t, s, id2)
+}
+
+func testRewrite(t *testing.T, s *Store) {
+	data := randomBytes(7, 3000)
+	id := NewID()
+	mustPut(t, s, id, data)
+	mustPut(t, s, id, data) // a retried upload of the same bytes
+	bad := append([]byte(nil), data...)
+	bad[0] ^= 1
+	if err := s.Put(testCtx(t), id, uint64(len(bad)), sumOf(data), bytes.NewReader(bad)); !errors.Is(err, ErrChecksum) {
+		t.Fatalf("corrupt rewrite = %v", err)
+	}
+	if got := mustGet(t, s, id, 0, 0); !bytes.Equal(got, data) {
+		t.Fatalf("a rejected rewrite changed the stored chunk")
+	}
+}
+
+func testInvalid(t *testing.T, s *Store) {
+	ctx := testCtx(t)
+	for _, id := range []string{"", "../x", "a/b", "x.attrs", "a b", string(make([]byte, 129))} {
+		if err := s.Put(ctx, id, 0, sumOf(nil), bytes.NewReader(nil)); !errors.Is(err, ErrInvalidID) {
+			t.Errorf("Put(%q) = %v, want ErrInvalidID", id, err)
+		}
+		if _, err := s.Get(ctx, id, 0, 0); !errors.Is(err, ErrInvalidID) {
+			t.Errorf("Get(%q) = %v, want ErrInvalidID", id, err)
+		}
+		if err := s.Delete(ctx, id); !errors.Is(err, ErrInvalidID) {
+			t.Errorf("Delete(%q) = %v, want ErrInvalidID", id, err)
+		}
+	}
+	if err := s.Put(ctx, NewID(), MaxChunkSize+1, sumOf(nil), bytes.NewReader(nil)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("oversized Put = %v, want ErrTooLarge", err)
+	}
+	if err := s.Put(ctx, NewID(), 0, []byte{1, 2, 3}, bytes.NewReader(nil)); !errors.Is(err, ErrChecksum) {
+		t.Errorf("Put with a 3-byte sum = %v, want ErrChecksum", err)
+	}
+}
+
+// TestFileLayout checks what file:// leaves on disk: one plain file per
+// chunk, no sidecars or temporary files after failures, and chunks survive
+// reopening.
+func TestFileLayout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "chunks")
+	s, err := Open(testCtx(t), fileURL(dir), "east")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randomBytes(8, 4096)
+	id := NewID()
+	mustPut(t, s, id, data)
+	bad := NewID()
+	_ = s.Put(testCtx(t), bad, 4096, sumOf(nil), bytes.NewReader(data))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 1 || names[0].Name() != id {
+		var got []string
+		for _, n := range names {
+			got = append(got, n.Name())
+		}
+		t.Fatalf("directory holds %v, want just [%s]", got, id)
+	}
+	if onDisk, _ := os.ReadFile(filepath.Join(dir, id)); !bytes.Equal(onDisk, data) {
+		t.Fatalf("file content differs from the chunk")
+	}
+	s2 := openStore(t, fileURL(dir))
+	if got := mustGet(t, s2, id, 0, 0); !bytes.Equal(got, data) {
+		t.Fatalf("chunk lost across reopen")
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := testCtx(t)
+	for _, u := range []string{"gs://bucket", "file:///tmp/x?metadata=sidecar", "file://relative/dir", "::not a url"} {
+		if s, err := Open(ctx, u, "east"); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", u)
+		}
+	}
+	s := openStore(t, "mem://")
+	if s.Site() != "east" {
+		t.Errorf("Site() = %q", s.Site())
+	}
+}
+
+func TestNewID(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		id := NewID()
+		if len(id) != 32 || ValidID(id) != nil || seen[id] {
+			t.Fatalf("NewID() = %q: bad or repeated", id)
+		}
+		seen[id] = true
+	}
+}

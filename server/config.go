@@ -1,0 +1,147 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Peer is one member of the initial cluster.
+type Peer struct {
+	Name, Site, Address string
+}
+
+// Config configures one node.
+type Config struct {
+	Name    string
+	Site    string
+	DataDir string
+	Listen  string // host:port for clients and peers
+	// Listener, when set, is used instead of listening on Listen (tests
+	// create listeners first so every address is known before any start).
+	Listener net.Listener
+	// InitialCluster lists the founding members; node IDs are their
+	// positions (1-based), identical on every node.
+	InitialCluster []Peer
+	// Join starts a node added with `geomdsctl members add`: it learns its
+	// ID from the cluster and receives the state from the leader.
+	Join bool
+	// ChunkStore is the site's blob store URL; "" = file:// under DataDir.
+	ChunkStore string
+	// RTT emulates WAN round trips between sites (nil = none).
+	RTT RTT
+
+	TickInterval    time.Duration // default from RTT: max(10ms, maxRTT/4)
+	ElectionTicks   int           // default: about max(10 heartbeats, 1 s)
+	HeartbeatTicks  int           // default: about the largest RTT
+	SnapshotEntries uint64        // snapshot and compact every N entries (default 10000)
+	CompactKeep     uint64        // entries kept behind a snapshot (default 5000)
+	// NoQuorumAfter: with no leader heard from for this long, writes and
+	// STRONG reads fail at once (default: 3 election timeouts, at least 3 s).
+	NoQuorumAfter time.Duration
+	Logger        *slog.Logger
+}
+
+// ParseInitialCluster parses "n1=east@host:port,n2=west@host:port,...".
+func ParseInitialCluster(s string) ([]Peer, error) {
+	var out []Peer
+	seen := map[string]bool{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, rest, ok1 := strings.Cut(part, "=")
+		site, addr, ok2 := strings.Cut(rest, "@")
+		if !ok1 || !ok2 || name == "" || site == "" || addr == "" {
+			return nil, fmt.Errorf("initial cluster: %q is not NAME=SITE@HOST:PORT", part)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("initial cluster: %q listed twice", name)
+		}
+		seen[name] = true
+		out = append(out, Peer{Name: name, Site: site, Address: addr})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("initial cluster: empty")
+	}
+	return out, nil
+}
+
+// RTT is a round-trip time per pair of sites.
+type RTT map[[2]string]time.Duration
+
+// ParseRTT parses "east-west=30ms,east-north=40ms,...".
+func ParseRTT(s string) (RTT, error) {
+	out := RTT{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		pair, dur, ok := strings.Cut(part, "=")
+		a, b, ok2 := strings.Cut(pair, "-")
+		if !ok || !ok2 || a == "" || b == "" {
+			return nil, fmt.Errorf("rtt: %q is not SITE-SITE=DURATION", part)
+		}
+		d, err := time.ParseDuration(dur)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("rtt: %q: bad duration", part)
+		}
+		out[[2]string{a, b}] = d
+	}
+	return out, nil
+}
+
+// Between is the round trip between two sites (0 within a site).
+func (r RTT) Between(a, b string) time.Duration {
+	if a == b || r == nil {
+		return 0
+	}
+	if d, ok := r[[2]string{a, b}]; ok {
+		return d
+	}
+	return r[[2]string{b, a}]
+}
+
+// Max is the largest round trip in the matrix.
+func (r RTT) Max() time.Duration {
+	var m time.Duration
+	for _, d := range r {
+		m = max(m, d)
+	}
+	return m
+}
+
+func (r RTT) String() string {
+	var parts []string
+	for k, d := range r {
+		parts = append(parts, fmt.Sprintf("%s-%s=%s", k[0], k[1], d))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// timing derives Raft timing from the RTT matrix unless set explicitly:
+// heartbeat ≈ the largest RTT, election ≥ 10 heartbeats and ≥ 1 s.
+func (c *Config) timing() {
+	maxRTT := c.RTT.Max()
+	if c.TickInterval == 0 {
+		c.TickInterval = max(10*time.Millisecond, maxRTT/4)
+	}
+	if c.HeartbeatTicks == 0 {
+		c.HeartbeatTicks = max(1, int((maxRTT+c.TickInterval-1)/c.TickInterval))
+		if maxRTT == 0 {
+			c.HeartbeatTicks = 10 // 100 ms on a LAN
+		}
+	}
+	if c.ElectionTicks == 0 {
+		c.ElectionTicks = max(10*c.HeartbeatTicks, int(time.Second/c.TickInterval))
+	}
+	if c.NoQuorumAfter == 0 {
+		c.NoQuorumAfter = max(3*time.Duration(c.ElectionTicks)*c.TickInterval, 3*time.Second)
+	}
+}

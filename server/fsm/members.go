@@ -1,0 +1,145 @@
+package fsm
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/geomds/geomds/proto/geomdspb"
+	"github.com/geomds/geomds/server/replica"
+	"github.com/geomds/geomds/server/storage"
+)
+
+// Keys of the member registry in the storage's replicated system keyspace.
+var (
+	memberPrefix = []byte("member/")
+	nextIDKey    = []byte("member-next-id")
+)
+
+func memberKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(nil), memberPrefix...), id)
+}
+
+func putMember(b *storage.Batch, m *pb.Member) error {
+	v, err := proto.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if err := b.PutSys(memberKey(m.Id), v); err != nil {
+		return err
+	}
+	next, err := nextID(b)
+	if err != nil {
+		return err
+	}
+	if m.Id >= next {
+		return b.PutSys(nextIDKey, binary.BigEndian.AppendUint64(nil, m.Id+1))
+	}
+	return nil
+}
+
+type sysGetter interface {
+	GetSys(key []byte) ([]byte, bool, error)
+}
+
+func nextID(g sysGetter) (uint64, error) {
+	v, ok, err := g.GetSys(nextIDKey)
+	if err != nil || !ok {
+		return 1, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("fsm: corrupt %s", nextIDKey)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// applyConfChange records what a membership entry did. The member being
+// added travels in the change's context; a removal deletes the record.
+func applyConfChange(b *storage.Batch, e replica.Entry) error {
+	cc := e.ConfChange
+	if cc == nil {
+		return nil
+	}
+	for _, c := range cc.GetChanges() {
+		switch c.GetType() {
+		case raftpb.ConfChangeRemoveNode:
+			if err := b.DeleteSys(memberKey(c.GetNodeId())); err != nil {
+				return err
+			}
+		case raftpb.ConfChangeAddNode, raftpb.ConfChangeAddLearnerNode:
+			m := &pb.Member{}
+			if len(cc.GetContext()) > 0 {
+				if err := proto.Unmarshal(cc.GetContext(), m); err != nil {
+					return nil // a malformed context records nothing, identically everywhere
+				}
+			} else if old, ok, err := b.GetSys(memberKey(c.GetNodeId())); err != nil {
+				return err
+			} else if ok {
+				_ = proto.Unmarshal(old, m)
+			}
+			m.Id = c.GetNodeId()
+			m.Learner = c.GetType() == raftpb.ConfChangeAddLearnerNode
+			if err := putMember(b, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (f *FSM) loadMembers() error {
+	v, err := f.eng.View(f.shard)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	ms := map[uint64]*pb.Member{}
+	end := append(append([]byte(nil), memberPrefix...), 0xff)
+	err = v.ScanSys(memberPrefix, end, func(_, val []byte) bool {
+		m := &pb.Member{}
+		if proto.Unmarshal(val, m) == nil {
+			ms[m.Id] = m
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.members = ms
+	f.mu.Unlock()
+	return nil
+}
+
+// Members returns the registry sorted by node ID.
+func (f *FSM) Members() []*pb.Member {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*pb.Member, 0, len(f.members))
+	for _, m := range f.members {
+		out = append(out, proto.Clone(m).(*pb.Member))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Id < out[j].Id })
+	return out
+}
+
+// Member returns one member by node ID.
+func (f *FSM) Member(id uint64) (*pb.Member, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m, ok := f.members[id]
+	return m, ok
+}
+
+// NextMemberID is the ID the next added member gets: IDs are never reused.
+func (f *FSM) NextMemberID() (uint64, error) {
+	v, err := f.eng.View(f.shard)
+	if err != nil {
+		return 0, err
+	}
+	defer v.Close()
+	return nextID(v)
+}

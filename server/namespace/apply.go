@@ -1,0 +1,135 @@
+package namespace
+
+import (
+	pb "github.com/geomds/geomds/proto/geomdspb"
+)
+
+// applier carries one command through Apply.
+type applier struct {
+	tx   Tx
+	cmd  *pb.Command
+	now  int64
+	c    cred
+	meta metaRecord
+	// metaDirty says meta must be written back. On a rejection meta is reset
+	// to metaSaved (the state after session bookkeeping), so a rejected
+	// command changes no counter.
+	metaDirty, metaSavedDirty bool
+	metaSaved                 metaRecord
+	sess                      session
+	kb, vb                    []byte // scratch key and value buffers
+	kbuf, vbuf                [96]byte
+}
+
+// Apply applies one command. Rejections (ENOENT, EEXIST, ...) are returned
+// in Result.Errno and write nothing but the exactly-once bookkeeping; the
+// error is reserved for storage failures and corrupt state, after which the
+// caller must stop rather than continue with a diverged replica.
+func Apply(tx Tx, cmd *pb.Command) (*pb.Result, error) {
+	a := &applier{tx: tx, cmd: cmd, now: cmd.GetTimeNs(), c: credOf(cmd.GetCreds())}
+	a.kb, a.vb = a.kbuf[:0], a.vbuf[:0]
+	m, err := readMeta(tx)
+	if err != nil {
+		return nil, err
+	}
+	a.meta = m
+	if err := a.expireSessions(); err != nil {
+		return nil, err
+	}
+	if res, err := a.beginSession(); res != nil || err != nil {
+		if err == nil {
+			err = a.flushMeta()
+		}
+		return res, err
+	}
+	a.metaSaved, a.metaSavedDirty = a.meta, a.metaDirty
+	res, err := a.dispatch()
+	if err != nil {
+		rej, ok := isRejection(err)
+		if !ok {
+			return nil, err
+		}
+		res = &pb.Result{Errno: rej.Errno, Detail: rej.Detail}
+		a.meta, a.metaDirty = a.metaSaved, a.metaSavedDirty
+	}
+	return res, a.finish(res)
+}
+
+func (a *applier) dispatch() (*pb.Result, error) {
+	switch op := a.cmd.GetOp().(type) {
+	case *pb.Command_Mkdir:
+		return a.mkdir(op.Mkdir)
+	case *pb.Command_MkdirAll:
+		return a.mkdirAll(op.MkdirAll)
+	case *pb.Command_Mknod:
+		return a.mknod(op.Mknod)
+	case *pb.Command_Symlink:
+		return a.symlink(op.Symlink)
+	case *pb.Command_Link:
+		return a.link(op.Link)
+	case *pb.Command_Unlink:
+		return a.unlink(op.Unlink)
+	case *pb.Command_Rmdir:
+		return a.rmdir(op.Rmdir)
+	case *pb.Command_RemoveAll:
+		return a.removeAll(op.RemoveAll)
+	case *pb.Command_Rename:
+		return a.rename(op.Rename)
+	case *pb.Command_SetAttr:
+		return a.setAttr(op.SetAttr)
+	case *pb.Command_SetXattr:
+		return a.setXattr(op.SetXattr)
+	case *pb.Command_RemoveXattr:
+		return a.removeXattr(op.RemoveXattr)
+	default:
+		return a.dispatchMore()
+	}
+}
+
+func (a *applier) dispatchMore() (*pb.Result, error) {
+	switch op := a.cmd.GetOp().(type) {
+	case *pb.Command_Open:
+		return a.open(op.Open)
+	case *pb.Command_Release:
+		return a.release(op.Release)
+	case *pb.Command_KeepAlive:
+		return a.keepAlive(op.KeepAlive)
+	case *pb.Command_CloseSession:
+		return a.closeSession()
+	case *pb.Command_SetLayout:
+		return a.setLayout(op.SetLayout)
+	case *pb.Command_DropChunks:
+		return a.dropChunks(op.DropChunks)
+	case *pb.Command_SetHome:
+		return a.setHome(op.SetHome)
+	case *pb.Command_Noop:
+		return &pb.Result{}, nil
+	}
+	return nil, fail(pb.Errno_ENOSYS, "unknown command")
+}
+
+// --- small write helpers; every one reports storage errors ---
+
+func (a *applier) putInode(n *inode) error {
+	a.vb = n.encode(a.vb)
+	return a.tx.Put(inodeKey(a.kb, n.ino), a.vb)
+}
+
+func (a *applier) getInode(ino Ino) (inode, error) { return mustInode(a.tx, a.kb, ino) }
+
+func (a *applier) walker() *walker { return &walker{r: a.tx, c: a.c, kb: a.kb} }
+
+func (a *applier) countInode(n *inode, d int) {
+	a.meta.count(n.mode, n.size, d)
+	a.metaDirty = true
+}
+
+// resizeCount records a regular file's size change in the byte counter.
+func (a *applier) resizeCount(n *inode, newSize uint64) {
+	if isReg(n.mode) {
+		a.meta.bytes += newSize - n.size
+		a.metaDirty = true
+	}
+}
+
+func attrResult(n *inode) *pb.Result { return &pb.Result{Attr: n.attr()} }

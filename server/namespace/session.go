@@ -1,0 +1,286 @@
+package namespace
+
+import (
+	"encoding/binary"
+	"math"
+
+	pb "github.com/geomds/geomds/proto/geomdspb"
+)
+
+// ClientID names a client session; HandleID an open handle within it.
+type (
+	ClientID uint64
+	HandleID uint64
+)
+
+// DefaultSessionTimeout applies when a session has not set one (ns).
+const DefaultSessionTimeout int64 = 60e9
+
+// maxExpiriesPerCommand bounds the sessions one command expires; the rest
+// follow with the next commands (nextExpiry stays due).
+const maxExpiriesPerCommand = 64
+
+// session is a client's record: its exactly-once watermark and liveness.
+// Any command from the client renews it; KeepAlive also sets the timeout.
+type session struct {
+	client    ClientID
+	exists    bool  // a record was read or created
+	closed    bool  // CloseSession or expiry removed it during this command
+	acked     uint64 // results with seq <= acked are gone
+	lastSeen  int64  // command time of the latest command (ns)
+	timeout   int64  // ns; 0 means DefaultSessionTimeout
+	expiryKey int64  // time of this session's row in the expiry index
+}
+
+const sessionRecordSize = 1 + 8*4
+
+func (s *session) deadline() int64 {
+	t := s.timeout
+	if t == 0 {
+		t = DefaultSessionTimeout
+	}
+	if s.lastSeen > math.MaxInt64-t {
+		return math.MaxInt64
+	}
+	return s.lastSeen + t
+}
+
+func (s *session) encode(b []byte) []byte {
+	b = append(b[:0], 1)
+	for _, v := range [...]uint64{s.acked, uint64(s.lastSeen), uint64(s.timeout), uint64(s.expiryKey)} {
+		b = binary.BigEndian.AppendUint64(b, v)
+	}
+	return b
+}
+
+func decodeSession(c ClientID, v []byte) (session, bool) {
+	if len(v) != sessionRecordSize || v[0] != 1 {
+		return session{}, false
+	}
+	d := decoder{b: v[1:]}
+	s := session{client: c, exists: true, acked: d.u64(), lastSeen: int64(d.u64())}
+	s.timeout, s.expiryKey = int64(d.u64()), int64(d.u64())
+	return s, d.done()
+}
+
+func getSession(r Reader, kb []byte, c ClientID) (session, error) {
+	v, ok, err := r.Get(clientKey(kb, c))
+	if err != nil || !ok {
+		return session{client: c}, err
+	}
+	s, good := decodeSession(c, v)
+	if !good {
+		return session{}, corrupt("session record")
+	}
+	return s, nil
+}
+
+// beginSession loads and renews the client's session and answers a retried
+// command from its stored result. A non-nil result ends the command.
+func (a *applier) beginSession() (*pb.Result, error) {
+	c, seq := ClientID(a.cmd.GetClientId()), a.cmd.GetSeq()
+	if c == 0 {
+		return nil, nil
+	}
+	s, err := getSession(a.tx, a.kb, c)
+	if err != nil {
+		return nil, err
+	}
+	if seq > 0 && s.exists {
+		if seq <= s.acked {
+			return &pb.Result{Errno: pb.Errno_ESTALE, Detail: "sequence already acknowledged"}, nil
+		}
+		if res, err := a.storedResult(c, seq); res != nil || err != nil {
+			return res, err
+		}
+	}
+	a.sess = s
+	if err := a.ackResults(a.cmd.GetAckedSeq()); err != nil {
+		return nil, err
+	}
+	if s.lastSeen < a.now || !s.exists {
+		a.sess.lastSeen = max(s.lastSeen, a.now)
+	}
+	if !s.exists {
+		a.sess.exists = true
+		return nil, a.addExpiry(a.sess.deadline())
+	}
+	return nil, nil
+}
+
+// moveExpiry moves the session's expiry-index row to time at.
+func (a *applier) moveExpiry(at int64) error {
+	if err := a.tx.Delete(expiryKey(a.kb, a.sess.expiryKey, a.sess.client)); err != nil {
+		return err
+	}
+	return a.addExpiry(at)
+}
+
+func (a *applier) addExpiry(at int64) error {
+	s := &a.sess
+	s.expiryKey = at
+	if at < a.meta.nextExpiry {
+		a.meta.nextExpiry, a.metaDirty = at, true
+	}
+	return a.tx.Put(expiryKey(a.kb, at, s.client), nil)
+}
+
+// finish stores the result for exactly-once and writes back the session and
+// the counters.
+func (a *applier) finish(res *pb.Result) error {
+	s := &a.sess
+	if s.exists && !s.closed {
+		if seq := a.cmd.GetSeq(); seq > s.acked {
+			a.vb = encodeResult(a.vb, res)
+			if err := a.tx.Put(resultKey(a.kb, s.client, seq), a.vb); err != nil {
+				return err
+			}
+		}
+		a.vb = s.encode(a.vb)
+		if err := a.tx.Put(clientKey(a.kb, s.client), a.vb); err != nil {
+			return err
+		}
+	}
+	return a.flushMeta()
+}
+
+func (a *applier) flushMeta() error {
+	if !a.metaDirty {
+		return nil
+	}
+	a.vb = a.meta.encode(a.vb)
+	return a.tx.Put(keyMeta, a.vb)
+}
+
+// expireSessions ends the sessions whose deadline is at or before now. The
+// expiry index is lazy: a renewed session keeps its old row until the row
+// comes due, then the row moves to the real deadline.
+func (a *applier) expireSessions() error {
+	if a.now < a.meta.nextExpiry {
+		return nil
+	}
+	due, err := a.dueExpiries()
+	if err != nil {
+		return err
+	}
+	for _, e := range due {
+		if err := a.expireOne(e.at, e.client); err != nil {
+			return err
+		}
+	}
+	return a.resetNextExpiry()
+}
+
+type expiryRow struct {
+	at     int64
+	client ClientID
+}
+
+func (a *applier) dueExpiries() ([]expiryRow, error) {
+	var due []expiryRow
+	start := []byte{pfxExpiry}
+	end := expiryKey(nil, a.now, math.MaxUint64)
+	err := a.tx.Scan(start, prefixEnd(end), func(k, _ []byte) bool {
+		at, c, ok := decodeExpiryKey(k)
+		if ok {
+			due = append(due, expiryRow{at, c})
+		}
+		return len(due) < maxExpiriesPerCommand
+	})
+	return due, err
+}
+
+func (a *applier) expireOne(at int64, c ClientID) error {
+	s, err := getSession(a.tx, a.kb, c)
+	if err != nil {
+		return err
+	}
+	if !s.exists || s.expiryKey != at {
+		return a.tx.Delete(expiryKey(a.kb, at, c)) // stale row
+	}
+	a.sess = s
+	defer func() { a.sess = session{} }()
+	if d := s.deadline(); d > a.now {
+		return a.moveExpiry(d)
+	}
+	return a.endSession()
+}
+
+func (a *applier) resetNextExpiry() error {
+	next := int64(math.MaxInt64)
+	err := a.tx.Scan([]byte{pfxExpiry}, []byte{pfxExpiry + 1}, func(k, _ []byte) bool {
+		if at, _, ok := decodeExpiryKey(k); ok {
+			next = at
+		}
+		return false
+	})
+	if next != a.meta.nextExpiry {
+		a.meta.nextExpiry, a.metaDirty = next, true
+	}
+	return err
+}
+
+// endSession releases every handle of a.sess, drops its stored results and
+// removes its record.
+func (a *applier) endSession() error {
+	s := &a.sess
+	hs, err := a.sessionHandles(s.client)
+	if err != nil {
+		return err
+	}
+	for _, h := range hs {
+		if err := a.releaseHandle(h); err != nil {
+			return err
+		}
+	}
+	if err := a.deleteRange(key1(nil, pfxResult, uint64(s.client))); err != nil {
+		return err
+	}
+	if err := a.tx.Delete(expiryKey(a.kb, s.expiryKey, s.client)); err != nil {
+		return err
+	}
+	s.closed = true
+	return a.tx.Delete(clientKey(a.kb, s.client))
+}
+
+// deleteRange deletes every key with prefix p (collected first: no writes
+// during a scan).
+func (a *applier) deleteRange(p []byte) error {
+	var keys [][]byte
+	err := a.tx.Scan(p, prefixEnd(p), func(k, _ []byte) bool {
+		keys = append(keys, append([]byte(nil), k...))
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := a.tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) keepAlive(op *pb.KeepAlive) (*pb.Result, error) {
+	if op.GetTimeoutNs() < 0 {
+		return nil, fail(pb.Errno_EINVAL, "negative session timeout")
+	}
+	if !a.sess.exists {
+		return nil, fail(pb.Errno_EINVAL, "keepalive needs a client id")
+	}
+	a.sess.timeout = op.GetTimeoutNs()
+	if d := a.sess.deadline(); d < a.sess.expiryKey {
+		if err := a.moveExpiry(d); err != nil {
+			return nil, err
+		}
+	}
+	return &pb.Result{}, nil
+}
+
+func (a *applier) closeSession() (*pb.Result, error) {
+	if !a.sess.exists {
+		return &pb.Result{}, nil
+	}
+	return &pb.Result{}, a.endSession()
+}

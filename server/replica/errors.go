@@ -1,0 +1,15 @@
+package replica
+
+import "errors"
+
+var (
+	// ErrStopped: the replica has stopped (fail-stop or shut down); the
+	// outcome of an in-flight proposal is unknown.
+	ErrStopped = errors.New("replica: stopped")
+	// ErrNoLeader: raft dropped the proposal or read (no known leader, a
+	// leader transfer in progress, or back-pressure). Nothing was applied;
+	// retry later or elsewhere.
+	ErrNoLeader = errors.New("replica: no leader")
+	// ErrConfChangePending: this node is already waiting for a conf change.
+	ErrConfChangePending = errors.New("replica: conf change already pending")
+)

@@ -1,0 +1,121 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// handleReady handles one Ready in the order doc.go states.
+func (r *Replica) handleReady(ctx context.Context) error {
+	l := &r.loop
+	rd := l.rn.Ready()
+	r.observe(rd.SoftState, rd.HardState)
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		if err := r.persistSnapshot(rd.Snapshot); err != nil {
+			return err
+		}
+	}
+	early, late := splitMessages(rd.Messages, l.state == raft.StateLeader)
+	r.send(early)
+	if !raft.IsEmptyHardState(rd.HardState) || len(rd.Entries) > 0 {
+		if err := r.cfg.Log.Save(rd.HardState, rd.Entries, rd.MustSync); err != nil {
+			return fmt.Errorf("replica: save: %w", err)
+		}
+	}
+	r.send(late)
+	r.handleReadStates(rd.ReadStates)
+	if err := r.apply(ctx, rd.CommittedEntries); err != nil {
+		return err
+	}
+	l.rn.Advance(rd)
+	return r.maybeSnapshot()
+}
+
+// observe tracks leader, role and term, and publishes them.
+func (r *Replica) observe(ss *raft.SoftState, hs *raftpb.HardState) {
+	l := &r.loop
+	changed := false
+	if ss != nil {
+		changed = ss.Lead != l.lead || ss.RaftState != l.state
+		l.lead, l.state = ss.Lead, ss.RaftState
+	}
+	if hs != nil && hs.GetTerm() != l.term {
+		l.term = hs.GetTerm()
+		changed = true
+	}
+	if changed {
+		r.publish()
+		r.leaderCh.notify()
+	}
+}
+
+// persistSnapshot records a snapshot raft accepted from the leader. The
+// state machine was restored by StepSnapshot before raft saw the message.
+func (r *Replica) persistSnapshot(snap *raftpb.Snapshot) error {
+	l := &r.loop
+	if err := r.cfg.Log.ApplySnapshot(snap); err != nil {
+		return fmt.Errorf("replica: apply snapshot: %w", err)
+	}
+	meta := snap.GetMetadata()
+	l.applied, l.snapIndex = meta.GetIndex(), meta.GetIndex()
+	l.confState = proto.Clone(raftpb.EnsureConfState(meta.GetConfState())).(*raftpb.ConfState)
+	l.confChanged = false
+	r.publish()
+	r.applied.set(max(l.applied, l.smApplied))
+	return nil
+}
+
+// splitMessages returns what may go out before the local write and what must
+// wait for it. Only a leader sends early, and never a response that vouches
+// for the durability of a vote or an append.
+func splitMessages(msgs []*raftpb.Message, leader bool) (early, late []*raftpb.Message) {
+	if !leader {
+		return nil, msgs
+	}
+	for _, m := range msgs {
+		switch m.GetType() {
+		case raftpb.MsgAppResp, raftpb.MsgVoteResp, raftpb.MsgPreVoteResp:
+			late = append(late, m)
+		default:
+			early = append(early, m)
+		}
+	}
+	return early, late
+}
+
+func (r *Replica) send(msgs []*raftpb.Message) {
+	if len(msgs) > 0 {
+		r.cfg.Transport.Send(r.shard, msgs)
+	}
+}
+
+// maybeSnapshot records a snapshot every SnapshotEntries applied entries and
+// after each conf change (so a new replica catches up from the latest
+// membership), then compacts the log behind it.
+func (r *Replica) maybeSnapshot() error {
+	l := &r.loop
+	if l.applied <= l.snapIndex {
+		return nil
+	}
+	periodic := l.applied-l.snapIndex >= r.cfg.SnapshotEntries
+	if !periodic && !l.confChanged {
+		return nil
+	}
+	if err := r.cfg.Log.CreateSnapshot(l.applied, l.confState); err != nil {
+		return fmt.Errorf("replica: create snapshot at %d: %w", l.applied, err)
+	}
+	l.snapIndex, l.confChanged = l.applied, false
+	if !periodic || l.applied <= r.cfg.CompactKeep {
+		return nil
+	}
+	err := r.cfg.Log.Compact(l.applied - r.cfg.CompactKeep)
+	if err != nil && !errors.Is(err, raft.ErrCompacted) {
+		return fmt.Errorf("replica: compact to %d: %w", l.applied-r.cfg.CompactKeep, err)
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package rpc
+
+import (
+	"context"
+	"time"
+
+	pb "github.com/geomds/geomds/proto/geomdspb"
+	"github.com/geomds/geomds/server/namespace"
+	"github.com/geomds/geomds/server/storage"
+)
+
+// barrier waits for the read barrier that opts ask for and returns the
+// consistency actually served and the staleness bound of the answer.
+func (s *Server) barrier(ctx context.Context, opts *pb.ReadOptions) (pb.Consistency, time.Duration, error) {
+	switch opts.GetConsistency() {
+	case pb.Consistency_SESSION:
+		// Any replica serves once it has applied what the client has seen.
+		if err := s.cfg.Shard.WaitApplied(ctx, opts.GetMinApplied()); err != nil {
+			return 0, 0, err
+		}
+		return pb.Consistency_SESSION, s.sinceLeader(), nil
+	case pb.Consistency_STALE:
+		since := s.sinceLeader()
+		if max := time.Duration(opts.GetMaxStalenessNs()); max > 0 && since <= max {
+			return pb.Consistency_STALE, since, nil
+		}
+	}
+	if err := s.checkQuorum(); err != nil {
+		return 0, 0, err
+	}
+	if _, err := s.cfg.Shard.ReadIndex(ctx); err != nil {
+		return 0, 0, err
+	}
+	return pb.Consistency_STRONG, 0, nil
+}
+
+// sinceLeader bounds how old this replica's data may be.
+func (s *Server) sinceLeader() time.Duration {
+	d := s.cfg.Now().Sub(s.cfg.Shard.LastLeaderContact())
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+// read runs fn on a consistent view of local storage after the barrier.
+func (s *Server) read(ctx context.Context, opts *pb.ReadOptions, fn func(v *storage.View) error) (*pb.ReplyMeta, error) {
+	c, stale, err := s.barrier(ctx, opts)
+	if err != nil {
+		return nil, toStatus(err, s.leaderName())
+	}
+	meta := s.meta(c, stale)
+	v, err := s.cfg.Engine.View(shardID)
+	if err != nil {
+		return nil, toStatus(err, "")
+	}
+	defer v.Close()
+	meta.AppliedIndex = v.Applied()
+	if err := fn(v); err != nil {
+		return nil, toStatus(err, "")
+	}
+	return meta, nil
+}
+
+// target resolves (ino, path) of a request: the path wins when set.
+func target(v *storage.View, creds *pb.Creds, ino uint64, path string, follow bool) (uint64, error) {
+	if path == "" {
+		return ino, nil
+	}
+	a, err := namespace.Resolve(v, creds, path, follow)
+	if err != nil {
+		return 0, err
+	}
+	return a.Ino, nil
+}
+
+func (s *Server) Lookup(ctx context.Context, req *pb.LookupRequest) (*pb.AttrReply, error) {
+	if err := checkName(req.GetName()); err != nil {
+		return nil, err
+	}
+	out := &pb.AttrReply{}
+	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) (err error) {
+		out.Attr, err = namespace.Lookup(v, req.GetRead().GetCreds(), req.GetParent(), req.GetName())
+		return err
+	})
+	out.Meta = meta
+	return out, err
+}
+
+func (s *Server) GetAttr(ctx context.Context, req *pb.GetAttrRequest) (*pb.AttrReply, error) {
+	if req.GetPath() != "" {
+		if err := checkPath(req.GetPath()); err != nil {
+			return nil, err
+		}
+	}
+	out := &pb.AttrReply{}
+	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) (err error) {
+		if req.GetPath() != "" {
+			out.Attr, err = namespace.Resolve(v, req.GetRead().GetCreds(), req.GetPath(), !req.GetNofollow())
+			return err
+		}
+		out.Attr, err = namespace.GetAttr(v, req.GetIno())
+		return err
+	})
+	out.Meta = meta
+	return out, err
+}
+
+// readDirLimit bounds one page (the client asks again with the cursor).
+const readDirLimit = 1024
+
+func (s *Server) ReadDir(ctx context.Context, req *pb.ReadDirRequest) (*pb.ReadDirReply, error) {
+	limit := int(req.GetLimit())
+	if limit <= 0 || limit > readDirLimit {
+		limit = readDirLimit
+	}
+	out := &pb.ReadDirReply{}
+	creds := req.GetRead().GetCreds()
+	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) error {
+		ino, err := target(v, creds, req.GetIno(), req.GetPath(), true)
+		if err != nil {
+			return err
+		}
+		out.Entries, out.NextCursor, out.Eof, err = namespace.ReadDir(v, creds, ino, req.GetCursor(), limit, req.GetPlus())
+		return err
+	})
+	out.Meta = meta
+	return out, err
+}
+
+func (s *Server) ReadLink(ctx context.Context, req *pb.ReadLinkRequest) (*pb.ReadLinkReply, error) {
+	out := &pb.ReadLinkReply{}
+	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) error {
+		ino, err := target(v, req.GetRead().GetCreds(), req.GetIno(), req.GetPath(), false)
+		if err != nil {
+			return err
+		}
+		out.Target, err = namespace.ReadLink(v, ino)
+		return err
+	})
+	out.Meta = meta
+	return out, err
+}
+
+func (s *Server) GetXattr(ctx context.Context, req *pb.XattrRequest) (*pb.XattrReply, error) {
+	out := &pb.XattrReply{}
+	creds := req.GetRead().GetCreds()
+	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) error {
+		ino, err := target(v, creds, req.GetIno(), req.GetPath(), true)
+		if err != nil {
+			return err
+		}
+		out.Value, err = namespace.GetXattr(v, creds, ino, req.GetName())
+		return err
+	})
+	out.Meta = meta
+	return out, err
+}
+
+func (s *Server) ListXattr(ctx context.Context, req *pb.XattrRequest) (*pb.XattrReply, error) {
+	out := &pb.XattrReply{}
+	creds := req.GetRead().GetCreds()
+	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) error {
+		ino, err := target(v, creds, req.GetIno(), req.GetPath(), true)
+		if err != nil {
+			return err
+		}
+		out.Names, err = namespace.ListXattr(v, creds, ino)
+		return err
+	})
+	out.Meta = meta
+	return out, err
+}
+
+func (s *Server) StatFs(ctx context.Context, req *pb.StatFsRequest) (*pb.StatFsReply, error) {
+	out := &pb.StatFsReply{}
+	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) error {
+		st, err := namespace.StatFs(v)
+		out.Inodes, out.Files, out.Dirs, out.Bytes = st.Inodes, st.Files, st.Dirs, st.Bytes
+		return err
+	})
+	out.Meta = meta
+	return out, err
+}
+
+func (s *Server) GetLayout(ctx context.Context, req *pb.GetLayoutRequest) (*pb.GetLayoutReply, error) {
+	out := &pb.GetLayoutReply{}
+	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) error {
+		ino, err := target(v, req.GetRead().GetCreds(), req.GetIno(), req.GetPath(), true)
+		if err != nil {
+			return err
+		}
+		out.Attr, out.Extents, out.Chunks, err = namespace.GetLayout(v, ino)
+		return err
+	})
+	out.Meta = meta
+	return out, err
+}

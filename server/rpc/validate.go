@@ -1,0 +1,138 @@
+package rpc
+
+import (
+	"errors"
+
+	pb "github.com/geomds/geomds/proto/geomdspb"
+)
+
+// errNoResult means an applied entry produced no result: a bug, not input.
+var errNoResult = errors.New("internal: command applied without a result")
+
+// validateCommand rejects what can be judged before proposing: a missing
+// operation, or names and paths that could never be valid. The namespace
+// checks everything again when it applies (it must not trust its input).
+func validateCommand(cmd *pb.Command) error {
+	if cmd == nil || cmd.Op == nil {
+		return invalid("command has no operation")
+	}
+	for _, l := range locs(cmd) {
+		if l == nil {
+			return invalid(opName(cmd) + ": missing location")
+		}
+		if l.Path != "" {
+			if err := checkPath(l.Path); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := checkName(l.Name); err != nil {
+			return err
+		}
+	}
+	for _, p := range paths(cmd) {
+		if p != "" {
+			if err := checkPath(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func locs(cmd *pb.Command) []*pb.Loc {
+	switch op := cmd.Op.(type) {
+	case *pb.Command_Mkdir:
+		return []*pb.Loc{op.Mkdir.GetLoc()}
+	case *pb.Command_Mknod:
+		return []*pb.Loc{op.Mknod.GetLoc()}
+	case *pb.Command_Unlink:
+		return []*pb.Loc{op.Unlink.GetLoc()}
+	case *pb.Command_Rmdir:
+		return []*pb.Loc{op.Rmdir.GetLoc()}
+	case *pb.Command_Symlink:
+		return []*pb.Loc{op.Symlink.GetLoc()}
+	case *pb.Command_Link:
+		return []*pb.Loc{op.Link.GetNewLoc()}
+	case *pb.Command_Rename:
+		return []*pb.Loc{op.Rename.GetFrom(), op.Rename.GetTo()}
+	}
+	return nil
+}
+
+func paths(cmd *pb.Command) []string {
+	switch op := cmd.Op.(type) {
+	case *pb.Command_MkdirAll:
+		return []string{nonEmpty(op.MkdirAll.GetPath())}
+	case *pb.Command_RemoveAll:
+		return []string{nonEmpty(op.RemoveAll.GetPath())}
+	case *pb.Command_Link:
+		return []string{op.Link.GetPath()}
+	case *pb.Command_SetAttr:
+		return []string{op.SetAttr.GetPath()}
+	case *pb.Command_SetXattr:
+		return []string{op.SetXattr.GetPath()}
+	case *pb.Command_RemoveXattr:
+		return []string{op.RemoveXattr.GetPath()}
+	}
+	return nil
+}
+
+// nonEmpty turns a missing required path into one checkPath rejects.
+func nonEmpty(p string) string {
+	if p == "" {
+		return "\x00"
+	}
+	return p
+}
+
+const (
+	maxNameBytes = 255
+	maxPathBytes = 4096
+)
+
+func checkName(name string) error {
+	switch {
+	case len(name) > maxNameBytes:
+		return errnoStatus(pb.Errno_ENAMETOOLONG, "name longer than 255 bytes")
+	case name == "" || name == "." || name == "..":
+		return invalid("invalid name " + quote(name))
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] == '/' || name[i] == 0 {
+			return invalid("name contains '/' or NUL: " + quote(name))
+		}
+	}
+	return nil
+}
+
+func checkPath(p string) error {
+	switch {
+	case len(p) > maxPathBytes:
+		return errnoStatus(pb.Errno_ENAMETOOLONG, "path longer than 4096 bytes")
+	case p == "" || p[0] != '/':
+		return invalid("path must be absolute: " + quote(p))
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] == 0 {
+			return invalid("path contains NUL")
+		}
+	}
+	return nil
+}
+
+func quote(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return "\"" + s + "\""
+}
+
+// opName is the command's operation as named in command.proto.
+func opName(cmd *pb.Command) string {
+	m := cmd.ProtoReflect()
+	if f := m.WhichOneof(m.Descriptor().Oneofs().ByName("op")); f != nil {
+		return string(f.Name())
+	}
+	return "command"
+}

@@ -1,0 +1,177 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
+
+	pb "github.com/geomds/geomds/proto/geomdspb"
+	"github.com/geomds/geomds/server/chunk"
+	"github.com/geomds/geomds/server/rpc"
+)
+
+func (n *Node) serve() {
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(maxMessageBytes),
+		grpc.MaxSendMsgSize(maxMessageBytes),
+		grpc.ChainUnaryInterceptor(n.clientDelayUnary),
+		grpc.ChainStreamInterceptor(n.clientDelayStream),
+	)
+	h := rpc.New(rpc.Config{
+		Name: n.cfg.Name, Site: n.cfg.Site, NodeID: n.id,
+		Shard: n.rep, FSM: n.fsm, Engine: n.eng,
+		Forward: forwardStatus, NoQuorumAfter: n.cfg.NoQuorumAfter,
+	})
+	pb.RegisterNamespaceServer(n.grpc, h)
+	pb.RegisterClusterServer(n.grpc, h)
+	n.tr.Register(n.grpc)
+	chunk.NewService(n.chunks).Register(n.grpc)
+	n.health = health.NewServer()
+	healthpb.RegisterHealthServer(n.grpc, n.health)
+	reflection.Register(n.grpc)
+
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		if err := n.grpc.Serve(n.lis); err != nil {
+			n.log.Warn("grpc server ended", "err", err)
+		}
+	}()
+	go func() {
+		defer n.wg.Done()
+		err := n.rep.Run(ctx)
+		if ctx.Err() == nil {
+			// Fail-stop: the replica could not persist or apply. Stop
+			// serving rather than answer from a state that may be wrong.
+			n.log.Error("replica stopped; node stops", "err", err)
+			n.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+			n.err = err
+			go n.Stop()
+		}
+	}()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.placement(ctx)
+	}()
+	n.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	n.log.Info("serving", "id", n.id, "site", n.cfg.Site, "listen", n.lis.Addr().String())
+}
+
+// forwardStatus asks another node for its own status.
+func forwardStatus(ctx context.Context, addr string, req *pb.StatusRequest) (*pb.StatusReply, error) {
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return pb.NewClusterClient(cc).Status(ctx, req)
+}
+
+// clientDelay emulates the WAN between the client's declared site and this
+// node: half the round trip before the handler and half after. Each call
+// waits on its own, so concurrent calls overlap as they would on a WAN.
+func (n *Node) clientDelay(ctx context.Context) time.Duration {
+	if n.cfg.RTT == nil {
+		return 0
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	sites := md.Get("geomds-site")
+	if len(sites) == 0 {
+		return 0
+	}
+	return n.cfg.RTT.Between(sites[0], n.cfg.Site) / 2
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func (n *Node) clientDelayUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	d := n.clientDelay(ctx)
+	sleepCtx(ctx, d)
+	out, err := h(ctx, req)
+	sleepCtx(ctx, d)
+	return out, err
+}
+
+func (n *Node) clientDelayStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	d := n.clientDelay(ss.Context())
+	sleepCtx(ss.Context(), d)
+	err := h(srv, ss)
+	sleepCtx(ss.Context(), d)
+	return err
+}
+
+// Addr is the address the node listens on.
+func (n *Node) Addr() string { return n.lis.Addr().String() }
+
+// ID is the node's Raft ID.
+func (n *Node) ID() uint64 { return n.id }
+
+// Done is closed when the node has stopped; Err says why.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Err is the fail-stop error, if the node stopped on one.
+func (n *Node) Err() error {
+	select {
+	case <-n.done:
+		return n.err
+	default:
+		return nil
+	}
+}
+
+// Stop stops serving and closes the node's stores.
+func (n *Node) Stop() {
+	n.stopOnce.Do(func() {
+		n.health.Shutdown()
+		stopped := make(chan struct{})
+		go func() { n.grpc.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(2 * time.Second):
+			n.grpc.Stop()
+		}
+		n.cancel()
+		n.tr.Close()
+		n.wg.Wait()
+		n.closeStores()
+		close(n.done)
+	})
+}
+
+func (n *Node) closeStores() {
+	if n.chunks != nil {
+		n.chunks.Close()
+	}
+	if n.eng != nil {
+		if err := n.eng.Close(); err != nil {
+			n.log.Warn("close storage", "err", err)
+		}
+	}
+	if n.lis != nil {
+		n.lis.Close()
+	}
+}
+
+// IsLeader says whether this node leads shard 1.
+func (n *Node) IsLeader() bool { return n.rep.Leader() == n.id }
