@@ -16,6 +16,9 @@ func (c *Client) Status(ctx context.Context, local bool) (*pb.StatusReply, error
 	err := c.invoke(ctx, "Status", readCall, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
 		r, err := ep.cl.Status(ctx, &pb.StatusRequest{Local: local})
 		reply = r
+		if !local {
+			return nil, err // a follower forwards to its leader: the meta is not ep's
+		}
 		return r.GetMeta(), err
 	})
 	if err != nil {

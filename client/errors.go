@@ -28,7 +28,8 @@ type Error struct {
 	leader string     // leader hint from the error metadata
 }
 
-// Error renders "op path: ENAME: detail".
+// Error renders "op path: ENAME: detail". Server details usually name the
+// errno already ("mkdir: EEXIST: ..."); then it is not repeated.
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Op != "" {
@@ -38,12 +39,13 @@ func (e *Error) Error() string {
 		}
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Errno.String())
-	b.WriteString(": ")
-	if e.Msg != "" {
+	switch {
+	case e.Msg == "":
+		b.WriteString(e.Errno.String() + ": " + syscall.Errno(e.Errno).Error())
+	case strings.Contains(e.Msg, e.Errno.String()):
 		b.WriteString(e.Msg)
-	} else {
-		b.WriteString(syscall.Errno(e.Errno).Error())
+	default:
+		b.WriteString(e.Errno.String() + ": " + e.Msg)
 	}
 	return b.String()
 }

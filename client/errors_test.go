@@ -100,6 +100,16 @@ func TestFromStatusFallbacks(t *testing.T) {
 	if e := fromStatus(cases[5].err); e.leader != "n2" {
 		t.Errorf("leader hint = %q", e.leader)
 	}
+	rendered := map[string]*Error{
+		"stat /a: ENOENT: no such file or directory": {Errno: pb.Errno_ENOENT, Op: "stat", Path: "/a"},
+		"mkdir /b: mkdir: EEXIST: b":                 {Errno: pb.Errno_EEXIST, Op: "mkdir", Path: "/b", Msg: "mkdir: EEXIST: b"},
+		"ENOTDIR: a is a file":                       {Errno: pb.Errno_ENOTDIR, Msg: "a is a file"},
+	}
+	for want, e := range rendered {
+		if e.Error() != want {
+			t.Errorf("rendered %q, want %q", e.Error(), want)
+		}
+	}
 	if ErrnoOf(nil) != pb.Errno_OK || ErrnoOf(errors.New("x")) != pb.Errno_EIO {
 		t.Error("ErrnoOf of nil or foreign error")
 	}

@@ -2,8 +2,8 @@ package server
 
 import (
 	"fmt"
-	"net"
 	"log/slog"
+	"net"
 	"sort"
 	"strings"
 	"time"

@@ -282,7 +282,14 @@ func (h handler) Step(ctx context.Context, _ uint64, m *raftpb.Message) error {
 	return h.n.rep.Step(ctx, m)
 }
 func (h handler) StepSnapshot(ctx context.Context, _ uint64, m *raftpb.Message, data io.Reader) error {
-	return h.n.rep.StepSnapshot(ctx, m, data)
+	h.n.log.Info("restoring state snapshot from leader", "from", m.GetFrom(), "index", m.GetSnapshot().GetMetadata().GetIndex())
+	err := h.n.rep.StepSnapshot(ctx, m, data)
+	if err != nil {
+		h.n.log.Warn("state snapshot not restored", "err", err)
+	} else {
+		h.n.log.Info("state snapshot restored", "applied", h.n.fsm.Applied())
+	}
+	return err
 }
 func (h handler) WriteSnapshot(_ uint64, w io.Writer) error { return h.n.rep.WriteSnapshot(w) }
 func (h handler) ReportUnreachable(_, id uint64)            { h.n.rep.ReportUnreachable(id) }

@@ -74,7 +74,7 @@ func (a *app) prepare(flags *pflag.FlagSet) error {
 		if fl.Changed || err != nil {
 			return
 		}
-		if v, ok := a.getenv(envName(fl.Name)); ok {
+		if v, ok := a.getenv(envName(fl.Name)); ok && v != "" {
 			if e := fl.Value.Set(v); e != nil {
 				err = usagef("%s=%q: %v", envName(fl.Name), v, e)
 			}
@@ -90,6 +90,20 @@ func (a *app) prepare(flags *pflag.FlagSet) error {
 		return usagef("--output %q: want text or json", a.output)
 	}
 	return nil
+}
+
+// groupCommand is a command that only holds subcommands; run alone or with
+// an unknown subcommand it is a usage error.
+func groupCommand(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return usagef("%s needs a subcommand", cmd.CommandPath())
+		}}
+	cmd.AddCommand(subs...)
+	return cmd
 }
 
 // envName is the variable mirroring a global flag: --max-staleness is

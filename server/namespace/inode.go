@@ -19,15 +19,15 @@ const (
 
 // inode is the decoded attribute record of one inode.
 type inode struct {
-	ino                    Ino
-	mode, nlink, uid, gid  uint32
-	size                   uint64 // bytes for files and symlinks; entry count for directories
-	rdev                   uint64
-	atime, mtime, ctime    int64 // ns since the epoch, from command time
-	parent                 Ino   // directories: the containing directory (/ is its own); 0 otherwise
-	open                   uint32 // open handles referencing this inode
-	xattrs                 uint32 // number of xattrs, so removal scans only when needed
-	flags                  uint8
+	ino                   Ino
+	mode, nlink, uid, gid uint32
+	size                  uint64 // bytes for files and symlinks; entry count for directories
+	rdev                  uint64
+	atime, mtime, ctime   int64  // ns since the epoch, from command time
+	parent                Ino    // directories: the containing directory (/ is its own); 0 otherwise
+	open                  uint32 // open handles referencing this inode
+	xattrs                uint32 // number of xattrs, so removal scans only when needed
+	flags                 uint8
 }
 
 const (

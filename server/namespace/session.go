@@ -24,8 +24,8 @@ const maxExpiriesPerCommand = 64
 // Any command from the client renews it; KeepAlive also sets the timeout.
 type session struct {
 	client    ClientID
-	exists    bool  // a record was read or created
-	closed    bool  // CloseSession or expiry removed it during this command
+	exists    bool   // a record was read or created
+	closed    bool   // CloseSession or expiry removed it during this command
 	acked     uint64 // results with seq <= acked are gone
 	lastSeen  int64  // command time of the latest command (ns)
 	timeout   int64  // ns; 0 means DefaultSessionTimeout
@@ -136,12 +136,16 @@ func (a *applier) finish(res *pb.Result) error {
 				return err
 			}
 		}
-		a.vb = s.encode(a.vb)
-		if err := a.tx.Put(clientKey(a.kb, s.client), a.vb); err != nil {
+		if err := a.putSession(); err != nil {
 			return err
 		}
 	}
 	return a.flushMeta()
+}
+
+func (a *applier) putSession() error {
+	a.vb = a.sess.encode(a.vb)
+	return a.tx.Put(clientKey(a.kb, a.sess.client), a.vb)
 }
 
 func (a *applier) flushMeta() error {
@@ -201,7 +205,10 @@ func (a *applier) expireOne(at int64, c ClientID) error {
 	a.sess = s
 	defer func() { a.sess = session{} }()
 	if d := s.deadline(); d > a.now {
-		return a.moveExpiry(d)
+		if err := a.moveExpiry(d); err != nil {
+			return err
+		}
+		return a.putSession()
 	}
 	return a.endSession()
 }

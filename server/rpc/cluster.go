@@ -198,4 +198,3 @@ func (s *Server) TransferLeader(ctx context.Context, req *pb.TransferLeaderReque
 	}
 	return &pb.TransferLeaderReply{Leader: s.leaderName()}, nil
 }
-

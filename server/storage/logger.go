@@ -17,9 +17,13 @@ import (
 // process, which is the fail-stop Pebble asked for.
 type pebbleLogger struct{ log *slog.Logger }
 
-type fatalError struct{ msg string }
+type fatalError struct {
+	msg   string
+	cause error // the first error among Fatalf's arguments, if any
+}
 
-func (f *fatalError) Error() string { return "pebble: fatal: " + f.msg }
+func (f *fatalError) Error() string { return "pebble: " + f.msg }
+func (f *fatalError) Unwrap() error { return f.cause }
 
 func (l pebbleLogger) Infof(format string, args ...any) {
 	if l.log.Enabled(context.Background(), slog.LevelDebug) {
@@ -34,5 +38,12 @@ func (l pebbleLogger) Errorf(format string, args ...any) {
 func (l pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	l.log.Error(msg, "component", "pebble", "fatal", true)
-	panic(&fatalError{msg: msg})
+	f := &fatalError{msg: msg}
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			f.cause = err
+			break
+		}
+	}
+	panic(f)
 }

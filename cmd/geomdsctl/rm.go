@@ -1,0 +1,33 @@
+package main
+
+import (
+	pb "github.com/geomds/geomds/proto/geomdspb"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) rmCommand() *cobra.Command {
+	var recursive bool
+	cmd := &cobra.Command{
+		Use:   "rm [-r] PATH...",
+		Short: "remove files and empty directories; with -r, whole trees",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			return a.each(args, func(p string) error {
+				p = absPath(p)
+				if !recursive {
+					return c.Remove(ctx, p)
+				}
+				// Mutate directly: unlike client.RemoveAll, a missing path is an error here.
+				_, err := c.Mutate(ctx, &pb.Command{Op: &pb.Command_RemoveAll{RemoveAll: &pb.RemoveAll{Path: p}}})
+				return err
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "remove directories and their contents")
+	return cmd
+}
