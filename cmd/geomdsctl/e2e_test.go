@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/geomds/geomds/server/servertest"
+)
+
+// ctl runs one geomdsctl command line against the cluster.
+func ctl(t *testing.T, c *servertest.Cluster, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	full := append([]string{"--endpoints", strings.Join(c.Endpoints(), ",")}, args...)
+	code := run(ctx, full, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func mustCtl(t *testing.T, c *servertest.Cluster, args ...string) string {
+	t.Helper()
+	out, errOut, code := ctl(t, c, args...)
+	if code != 0 {
+		t.Fatalf("geomdsctl %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+	}
+	return out
+}
+
+// TestWalkThrough runs the README's commands against a real cluster.
+func TestWalkThrough(t *testing.T) {
+	c := servertest.Start(t, servertest.Options{})
+	mustCtl(t, c, "mkdir", "-p", "/projects/climate/raw")
+	mustCtl(t, c, "touch", "/projects/climate/raw/2026-11.nc")
+	if got := mustCtl(t, c, "ls", "/projects/climate/raw"); got != "2026-11.nc\n" {
+		t.Fatalf("ls: %q", got)
+	}
+	long := mustCtl(t, c, "ls", "-l", "/projects/climate")
+	if !strings.HasPrefix(long, "d") || !strings.Contains(long, "raw") {
+		t.Fatalf("ls -l: %q", long)
+	}
+	mustCtl(t, c, "mv", "/projects/climate/raw", "/projects/climate/input")
+	mustCtl(t, c, "ln", "-s", "/projects/climate/input", "/latest")
+	if got := mustCtl(t, c, "readlink", "/latest"); strings.TrimSpace(got) != "/projects/climate/input" {
+		t.Fatalf("readlink: %q", got)
+	}
+	mustCtl(t, c, "stat", "/latest")
+	mustCtl(t, c, "xattr", "set", "/projects/climate", "user.owner", "team-a")
+	if got := mustCtl(t, c, "xattr", "get", "/projects/climate", "user.owner"); strings.TrimSpace(got) != "team-a" {
+		t.Fatalf("xattr get: %q", got)
+	}
+	mustCtl(t, c, "chmod", "700", "/projects")
+	mustCtl(t, c, "chown", "1000:1000", "/projects")
+
+	// Errors: a clear message, a non-zero exit, nothing changed.
+	_, errOut, code := ctl(t, c, "mkdir", "/projects")
+	if code != 1 || !strings.Contains(errOut, "EEXIST") && !strings.Contains(strings.ToLower(errOut), "exist") {
+		t.Fatalf("mkdir of an existing dir: exit %d, %q", code, errOut)
+	}
+	_, errOut, code = ctl(t, c, "mv", "/projects", "/projects/climate/x")
+	if code != 1 || !strings.Contains(errOut, "EINVAL") && !strings.Contains(strings.ToLower(errOut), "invalid") {
+		t.Fatalf("mv into own subtree: exit %d, %q", code, errOut)
+	}
+	_, _, code = ctl(t, c, "rm", "/projects")
+	if code != 1 {
+		t.Fatalf("rm of a non-empty dir without -r: exit %d", code)
+	}
+	mustCtl(t, c, "rm", "-r", "/projects")
+	if _, _, code := ctl(t, c, "stat", "/projects"); code != 1 {
+		t.Fatal("stat after rm -r succeeded")
+	}
+
+	var st struct {
+		Nodes []struct {
+			Name, Site, Address string
+			Healthy             bool
+		}
+		Shards []struct {
+			ID       uint64 `json:"id"`
+			Leader   string
+			Replicas []struct {
+				Name, Role string
+				Applied    uint64
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(mustCtl(t, c, "status", "-o", "json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Nodes) != 3 || len(st.Shards) != 1 || st.Shards[0].Leader == "" || len(st.Shards[0].Replicas) != 3 {
+		t.Fatalf("status: %+v", st)
+	}
+}
+
+// TestBenchJSON checks bench's JSON document against a real cluster.
+func TestBenchJSON(t *testing.T) {
+	c := servertest.Start(t, servertest.Options{})
+	var r struct {
+		Op        string  `json:"op"`
+		Clients   int     `json:"clients"`
+		Ops       int     `json:"ops"`
+		Errors    int     `json:"errors"`
+		OpsPerSec float64 `json:"ops_per_sec"`
+		P50       float64 `json:"p50_ms"`
+		P99       float64 `json:"p99_ms"`
+	}
+	out := mustCtl(t, c, "bench", "--op", "create", "--clients", "4", "--ops", "200", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if r.Op != "create" || r.Clients != 4 || r.Ops != 200 || r.Errors != 0 || r.OpsPerSec <= 0 || r.P99 < r.P50 {
+		t.Fatalf("bench: %+v", r)
+	}
+}
