@@ -25,6 +25,7 @@ var allowedImports = map[string][]string{
 	"server/transport": {"proto/geomdspb", "go.etcd.io/raft/v3", "google.golang.org/grpc", "google.golang.org/protobuf/"},
 	"server/chunk":     {"proto/geomdspb", "gocloud.dev/", "google.golang.org/grpc", "google.golang.org/protobuf/", "github.com/aws/"},
 	"server/fsm":       {"proto/geomdspb", "server/namespace", "server/storage", "server/replica", "go.etcd.io/raft/v3", "google.golang.org/protobuf/"},
+	"server/metrics":   {"server/replica", "github.com/prometheus/client_golang/", "go.etcd.io/raft/v3", "google.golang.org/grpc"},
 	"server/rpc":       {"proto/geomdspb", "server/namespace", "server/storage", "server/replica", "server/fsm", "server/chunk", "google.golang.org/grpc", "google.golang.org/protobuf/", "google.golang.org/genproto/", "go.etcd.io/raft/v3"},
 	"server":           {"proto/geomdspb", "server/", "google.golang.org/grpc", "google.golang.org/protobuf/", "go.etcd.io/raft/v3", "github.com/cockroachdb/pebble/v2"},
 	"client":           {"proto/geomdspb", "google.golang.org/grpc", "google.golang.org/protobuf/", "google.golang.org/genproto/", "golang.org/x/sync/"},

@@ -42,6 +42,10 @@ type Config struct {
 	// NoQuorumAfter: with no leader heard from for this long, writes and
 	// STRONG reads fail at once (default: 3 election timeouts, at least 3 s).
 	NoQuorumAfter time.Duration
+	// MetricsListen serves Prometheus metrics at /metrics ("" = off);
+	// Pprof adds /debug/pprof there.
+	MetricsListen string
+	Pprof         bool
 	Logger        *slog.Logger
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"github.com/geomds/geomds/server/chunk"
 	"github.com/geomds/geomds/server/fsm"
+	"github.com/geomds/geomds/server/metrics"
 	"github.com/geomds/geomds/server/replica"
 	"github.com/geomds/geomds/server/storage"
 	"github.com/geomds/geomds/server/transport"
@@ -34,17 +36,20 @@ const maxMessageBytes = 16 << 20
 
 // Node is one running geomds server.
 type Node struct {
-	cfg    Config
-	id     uint64
-	log    *slog.Logger
-	eng    *storage.Engine
-	fsm    *fsm.FSM
-	rep    *replica.Replica
-	tr     *transport.Transport
-	chunks *chunk.Store
-	grpc   *grpc.Server
-	health *health.Server
-	lis    net.Listener
+	cfg        Config
+	id         uint64
+	log        *slog.Logger
+	eng        *storage.Engine
+	fsm        *fsm.FSM
+	rep        *replica.Replica
+	tr         *transport.Transport
+	chunks     *chunk.Store
+	metrics    *metrics.Metrics
+	httpSrv    *http.Server // metrics endpoint; nil when off
+	metricsLis net.Listener
+	grpc       *grpc.Server
+	health     *health.Server
+	lis        net.Listener
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -123,14 +128,21 @@ func (n *Node) open(ctx context.Context) error {
 	if n.chunks, err = chunk.Open(ctx, url, n.cfg.Site); err != nil {
 		return fmt.Errorf("open chunk store: %w", err)
 	}
+	n.metrics = metrics.New(n.cfg.Name, n.cfg.Site)
 	n.tr = transport.New(transport.Config{NodeID: n.id, Resolve: n.resolve, Handler: handler{n}, Delay: n.peerDelay, Logger: n.log})
 	n.rep, err = replica.New(replica.Config{
-		Shard: shardID, ID: n.id, Peers: peers, Log: log, SM: n.fsm, Transport: n.tr,
+		Shard: shardID, ID: n.id, Peers: peers, Transport: n.tr,
+		Log: metrics.LogStore{LogStore: log, M: n.metrics}, SM: metrics.StateMachine{StateMachine: n.fsm, M: n.metrics},
 		TickInterval: n.cfg.TickInterval, ElectionTicks: n.cfg.ElectionTicks, HeartbeatTicks: n.cfg.HeartbeatTicks,
 		SnapshotEntries: n.cfg.SnapshotEntries, CompactKeep: n.cfg.CompactKeep, Logger: n.log,
 	})
 	if err != nil {
 		return err
+	}
+	if n.cfg.MetricsListen != "" {
+		if n.metricsLis, err = net.Listen("tcp", n.cfg.MetricsListen); err != nil {
+			return fmt.Errorf("metrics endpoint: %w", err)
+		}
 	}
 	if n.cfg.Listener != nil {
 		n.lis = n.cfg.Listener
@@ -291,6 +303,8 @@ func (h handler) StepSnapshot(ctx context.Context, _ uint64, m *raftpb.Message, 
 	}
 	return err
 }
-func (h handler) WriteSnapshot(_ uint64, w io.Writer) error { return h.n.rep.WriteSnapshot(w) }
-func (h handler) ReportUnreachable(_, id uint64)            { h.n.rep.ReportUnreachable(id) }
-func (h handler) ReportSnapshot(_, id uint64, ok bool)      { h.n.rep.ReportSnapshot(id, ok) }
+func (h handler) WriteSnapshot(_ uint64, w io.Writer) error {
+	return h.n.metrics.SnapshotWriter(h.n.rep.WriteSnapshot)(w)
+}
+func (h handler) ReportUnreachable(_, id uint64)       { h.n.rep.ReportUnreachable(id) }
+func (h handler) ReportSnapshot(_, id uint64, ok bool) { h.n.rep.ReportSnapshot(id, ok) }

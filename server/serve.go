@@ -7,8 +7,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
-	"google.golang.org/grpc/keepalive"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 
@@ -25,12 +25,12 @@ func (n *Node) serve() {
 		grpc.MaxSendMsgSize(maxMessageBytes),
 		// Clients ping after 30 s of silence during a call; allow it.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.ChainUnaryInterceptor(n.clientDelayUnary),
-		grpc.ChainStreamInterceptor(n.clientDelayStream),
+		grpc.ChainUnaryInterceptor(n.metrics.UnaryInterceptor, n.clientDelayUnary),
+		grpc.ChainStreamInterceptor(n.metrics.StreamInterceptor, n.clientDelayStream),
 	)
 	h := rpc.New(rpc.Config{
 		Name: n.cfg.Name, Site: n.cfg.Site, NodeID: n.id,
-		Shard: n.rep, FSM: n.fsm, Engine: n.eng,
+		Shard: measuredShard{n.rep, n.metrics}, FSM: n.fsm, Engine: n.eng,
 		Forward: forwardStatus, NoQuorumAfter: n.cfg.NoQuorumAfter,
 	})
 	pb.RegisterNamespaceServer(n.grpc, h)
@@ -65,6 +65,12 @@ func (n *Node) serve() {
 		defer n.wg.Done()
 		n.placement(ctx)
 	}()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.observe(ctx)
+	}()
+	n.serveMetrics()
 	n.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	n.log.Info("serving", "id", n.id, "site", n.cfg.Site, "listen", n.lis.Addr().String())
 }
@@ -154,6 +160,9 @@ func (n *Node) Stop() {
 		case <-time.After(2 * time.Second):
 			n.grpc.Stop()
 		}
+		if n.httpSrv != nil {
+			n.httpSrv.Close()
+		}
 		n.cancel()
 		n.tr.Close()
 		n.wg.Wait()
@@ -173,6 +182,9 @@ func (n *Node) closeStores() {
 	}
 	if n.lis != nil {
 		n.lis.Close()
+	}
+	if n.metricsLis != nil && n.httpSrv == nil {
+		n.metricsLis.Close()
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 
 type serveFlags struct {
 	name, site, dataDir, listen, initialCluster, chunkStore, rtt, logLevel, logFormat string
-	join                                                                              bool
+	metricsListen                                                                     string
+	join, pprof                                                                       bool
 	snapshotEntries, compactKeep                                                      uint64
 	tick                                                                              time.Duration
 	electionTicks, heartbeatTicks                                                     int
@@ -60,6 +61,8 @@ func serveCmd() *cobra.Command {
 	fl.DurationVar(&f.tick, "tick", 0, "Raft tick (default from --rtt: max(10ms, maxRTT/4))")
 	fl.IntVar(&f.electionTicks, "election-ticks", 0, "election timeout in ticks (default ≥ 10 heartbeats and ≥ 1s)")
 	fl.IntVar(&f.heartbeatTicks, "heartbeat-ticks", 0, "heartbeat in ticks (default ≈ the largest RTT)")
+	fl.StringVar(&f.metricsListen, "metrics-listen", "", "HOST:PORT to serve Prometheus metrics at /metrics (default off)")
+	fl.BoolVar(&f.pprof, "pprof", false, "also serve /debug/pprof on --metrics-listen")
 	addLogFlags(fl, &f.logLevel, &f.logFormat)
 	return cmd
 }
@@ -82,6 +85,7 @@ func (f *serveFlags) config() (server.Config, error) {
 		InitialCluster: peers, Join: f.join, ChunkStore: f.chunkStore, RTT: rtt,
 		TickInterval: f.tick, ElectionTicks: f.electionTicks, HeartbeatTicks: f.heartbeatTicks,
 		SnapshotEntries: f.snapshotEntries, CompactKeep: f.compactKeep, Logger: logger,
+		MetricsListen: f.metricsListen, Pprof: f.pprof,
 	}, nil
 }
 
