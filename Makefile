@@ -25,7 +25,7 @@ proto:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./server/namespace/ ./server/storage/
-	cd bench && $(GO) run -mod=mod .
+	cd bench && $(GO) run -mod=mod . --clients 1,16,64,256 --ops 10000
 
 fmt:
 	gofmt -l -w .

@@ -2010,6 +2010,121 @@ func (x *TransferLeaderReply) GetLeader() string {
 	return ""
 }
 
+type SnapshotRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shard         uint64                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SnapshotRequest) Reset() {
+	*x = SnapshotRequest{}
+	mi := &file_api_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotRequest) ProtoMessage() {}
+
+func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotRequest.ProtoReflect.Descriptor instead.
+func (*SnapshotRequest) Descriptor() ([]byte, []int) {
+	return file_api_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *SnapshotRequest) GetShard() uint64 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+// SnapshotData streams a consistent copy of a shard's state: the first
+// message carries the applied index and the namespace digest of that same
+// state; every message may carry data (the storage's checksummed stream).
+type SnapshotData struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Index           uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	NamespaceDigest []byte                 `protobuf:"bytes,2,opt,name=namespace_digest,json=namespaceDigest,proto3" json:"namespace_digest,omitempty"`
+	Data            []byte                 `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	Node            string                 `protobuf:"bytes,4,opt,name=node,proto3" json:"node,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SnapshotData) Reset() {
+	*x = SnapshotData{}
+	mi := &file_api_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotData) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotData) ProtoMessage() {}
+
+func (x *SnapshotData) ProtoReflect() protoreflect.Message {
+	mi := &file_api_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotData.ProtoReflect.Descriptor instead.
+func (*SnapshotData) Descriptor() ([]byte, []int) {
+	return file_api_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SnapshotData) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *SnapshotData) GetNamespaceDigest() []byte {
+	if x != nil {
+		return x.NamespaceDigest
+	}
+	return nil
+}
+
+func (x *SnapshotData) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *SnapshotData) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
 var File_api_proto protoreflect.FileDescriptor
 
 const file_api_proto_rawDesc = "" +
@@ -2148,7 +2263,14 @@ const file_api_proto_rawDesc = "" +
 	"\x05shard\x18\x01 \x01(\x04R\x05shard\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\"-\n" +
 	"\x13TransferLeaderReply\x12\x16\n" +
-	"\x06leader\x18\x01 \x01(\tR\x06leader*1\n" +
+	"\x06leader\x18\x01 \x01(\tR\x06leader\"'\n" +
+	"\x0fSnapshotRequest\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\x04R\x05shard\"w\n" +
+	"\fSnapshotData\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\x12)\n" +
+	"\x10namespace_digest\x18\x02 \x01(\fR\x0fnamespaceDigest\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\x12\x12\n" +
+	"\x04node\x18\x04 \x01(\tR\x04node*1\n" +
 	"\vConsistency\x12\n" +
 	"\n" +
 	"\x06STRONG\x10\x00\x12\v\n" +
@@ -2163,8 +2285,9 @@ const file_api_proto_rawDesc = "" +
 	"\bGetXattr\x12\x14.geomds.XattrRequest\x1a\x12.geomds.XattrReply\x125\n" +
 	"\tListXattr\x12\x14.geomds.XattrRequest\x1a\x12.geomds.XattrReply\x124\n" +
 	"\x06StatFs\x12\x15.geomds.StatFsRequest\x1a\x13.geomds.StatFsReply\x12=\n" +
-	"\tGetLayout\x12\x18.geomds.GetLayoutRequest\x1a\x16.geomds.GetLayoutReply2\x87\x03\n" +
-	"\aCluster\x124\n" +
+	"\tGetLayout\x12\x18.geomds.GetLayoutRequest\x1a\x16.geomds.GetLayoutReply2\xc4\x03\n" +
+	"\aCluster\x12;\n" +
+	"\bSnapshot\x12\x17.geomds.SnapshotRequest\x1a\x14.geomds.SnapshotData0\x01\x124\n" +
 	"\x06Status\x12\x15.geomds.StatusRequest\x1a\x13.geomds.StatusReply\x12@\n" +
 	"\n" +
 	"MemberList\x12\x19.geomds.MemberListRequest\x1a\x17.geomds.MemberListReply\x12=\n" +
@@ -2186,7 +2309,7 @@ func file_api_proto_rawDescGZIP() []byte {
 }
 
 var file_api_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_api_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_api_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_api_proto_goTypes = []any{
 	(Consistency)(0),              // 0: geomds.Consistency
 	(*ReadOptions)(nil),           // 1: geomds.ReadOptions
@@ -2221,25 +2344,27 @@ var file_api_proto_goTypes = []any{
 	(*MemberReply)(nil),           // 30: geomds.MemberReply
 	(*TransferLeaderRequest)(nil), // 31: geomds.TransferLeaderRequest
 	(*TransferLeaderReply)(nil),   // 32: geomds.TransferLeaderReply
-	(*Creds)(nil),                 // 33: geomds.Creds
-	(*Command)(nil),               // 34: geomds.Command
-	(*Result)(nil),                // 35: geomds.Result
-	(*Attr)(nil),                  // 36: geomds.Attr
-	(*Extent)(nil),                // 37: geomds.Extent
-	(*ChunkRef)(nil),              // 38: geomds.ChunkRef
+	(*SnapshotRequest)(nil),       // 33: geomds.SnapshotRequest
+	(*SnapshotData)(nil),          // 34: geomds.SnapshotData
+	(*Creds)(nil),                 // 35: geomds.Creds
+	(*Command)(nil),               // 36: geomds.Command
+	(*Result)(nil),                // 37: geomds.Result
+	(*Attr)(nil),                  // 38: geomds.Attr
+	(*Extent)(nil),                // 39: geomds.Extent
+	(*ChunkRef)(nil),              // 40: geomds.ChunkRef
 }
 var file_api_proto_depIdxs = []int32{
 	0,  // 0: geomds.ReadOptions.consistency:type_name -> geomds.Consistency
-	33, // 1: geomds.ReadOptions.creds:type_name -> geomds.Creds
+	35, // 1: geomds.ReadOptions.creds:type_name -> geomds.Creds
 	0,  // 2: geomds.ReplyMeta.consistency:type_name -> geomds.Consistency
-	34, // 3: geomds.MutateRequest.command:type_name -> geomds.Command
+	36, // 3: geomds.MutateRequest.command:type_name -> geomds.Command
 	2,  // 4: geomds.MutateReply.meta:type_name -> geomds.ReplyMeta
-	35, // 5: geomds.MutateReply.result:type_name -> geomds.Result
+	37, // 5: geomds.MutateReply.result:type_name -> geomds.Result
 	1,  // 6: geomds.LookupRequest.read:type_name -> geomds.ReadOptions
 	1,  // 7: geomds.GetAttrRequest.read:type_name -> geomds.ReadOptions
 	2,  // 8: geomds.AttrReply.meta:type_name -> geomds.ReplyMeta
-	36, // 9: geomds.AttrReply.attr:type_name -> geomds.Attr
-	36, // 10: geomds.DirEntry.attr:type_name -> geomds.Attr
+	38, // 9: geomds.AttrReply.attr:type_name -> geomds.Attr
+	38, // 10: geomds.DirEntry.attr:type_name -> geomds.Attr
 	1,  // 11: geomds.ReadDirRequest.read:type_name -> geomds.ReadOptions
 	2,  // 12: geomds.ReadDirReply.meta:type_name -> geomds.ReplyMeta
 	8,  // 13: geomds.ReadDirReply.entries:type_name -> geomds.DirEntry
@@ -2251,9 +2376,9 @@ var file_api_proto_depIdxs = []int32{
 	2,  // 19: geomds.StatFsReply.meta:type_name -> geomds.ReplyMeta
 	1,  // 20: geomds.GetLayoutRequest.read:type_name -> geomds.ReadOptions
 	2,  // 21: geomds.GetLayoutReply.meta:type_name -> geomds.ReplyMeta
-	36, // 22: geomds.GetLayoutReply.attr:type_name -> geomds.Attr
-	37, // 23: geomds.GetLayoutReply.extents:type_name -> geomds.Extent
-	38, // 24: geomds.GetLayoutReply.chunks:type_name -> geomds.ChunkRef
+	38, // 22: geomds.GetLayoutReply.attr:type_name -> geomds.Attr
+	39, // 23: geomds.GetLayoutReply.extents:type_name -> geomds.Extent
+	40, // 24: geomds.GetLayoutReply.chunks:type_name -> geomds.ChunkRef
 	20, // 25: geomds.ShardStatus.replicas:type_name -> geomds.ReplicaStatus
 	2,  // 26: geomds.StatusReply.meta:type_name -> geomds.ReplyMeta
 	22, // 27: geomds.StatusReply.nodes:type_name -> geomds.NodeStatus
@@ -2271,29 +2396,31 @@ var file_api_proto_depIdxs = []int32{
 	13, // 39: geomds.Namespace.ListXattr:input_type -> geomds.XattrRequest
 	15, // 40: geomds.Namespace.StatFs:input_type -> geomds.StatFsRequest
 	17, // 41: geomds.Namespace.GetLayout:input_type -> geomds.GetLayoutRequest
-	23, // 42: geomds.Cluster.Status:input_type -> geomds.StatusRequest
-	25, // 43: geomds.Cluster.MemberList:input_type -> geomds.MemberListRequest
-	27, // 44: geomds.Cluster.AddMember:input_type -> geomds.AddMemberRequest
-	29, // 45: geomds.Cluster.RemoveMember:input_type -> geomds.MemberRequest
-	29, // 46: geomds.Cluster.PromoteMember:input_type -> geomds.MemberRequest
-	31, // 47: geomds.Cluster.TransferLeader:input_type -> geomds.TransferLeaderRequest
-	4,  // 48: geomds.Namespace.Mutate:output_type -> geomds.MutateReply
-	7,  // 49: geomds.Namespace.Lookup:output_type -> geomds.AttrReply
-	7,  // 50: geomds.Namespace.GetAttr:output_type -> geomds.AttrReply
-	10, // 51: geomds.Namespace.ReadDir:output_type -> geomds.ReadDirReply
-	12, // 52: geomds.Namespace.ReadLink:output_type -> geomds.ReadLinkReply
-	14, // 53: geomds.Namespace.GetXattr:output_type -> geomds.XattrReply
-	14, // 54: geomds.Namespace.ListXattr:output_type -> geomds.XattrReply
-	16, // 55: geomds.Namespace.StatFs:output_type -> geomds.StatFsReply
-	18, // 56: geomds.Namespace.GetLayout:output_type -> geomds.GetLayoutReply
-	24, // 57: geomds.Cluster.Status:output_type -> geomds.StatusReply
-	26, // 58: geomds.Cluster.MemberList:output_type -> geomds.MemberListReply
-	28, // 59: geomds.Cluster.AddMember:output_type -> geomds.AddMemberReply
-	30, // 60: geomds.Cluster.RemoveMember:output_type -> geomds.MemberReply
-	30, // 61: geomds.Cluster.PromoteMember:output_type -> geomds.MemberReply
-	32, // 62: geomds.Cluster.TransferLeader:output_type -> geomds.TransferLeaderReply
-	48, // [48:63] is the sub-list for method output_type
-	33, // [33:48] is the sub-list for method input_type
+	33, // 42: geomds.Cluster.Snapshot:input_type -> geomds.SnapshotRequest
+	23, // 43: geomds.Cluster.Status:input_type -> geomds.StatusRequest
+	25, // 44: geomds.Cluster.MemberList:input_type -> geomds.MemberListRequest
+	27, // 45: geomds.Cluster.AddMember:input_type -> geomds.AddMemberRequest
+	29, // 46: geomds.Cluster.RemoveMember:input_type -> geomds.MemberRequest
+	29, // 47: geomds.Cluster.PromoteMember:input_type -> geomds.MemberRequest
+	31, // 48: geomds.Cluster.TransferLeader:input_type -> geomds.TransferLeaderRequest
+	4,  // 49: geomds.Namespace.Mutate:output_type -> geomds.MutateReply
+	7,  // 50: geomds.Namespace.Lookup:output_type -> geomds.AttrReply
+	7,  // 51: geomds.Namespace.GetAttr:output_type -> geomds.AttrReply
+	10, // 52: geomds.Namespace.ReadDir:output_type -> geomds.ReadDirReply
+	12, // 53: geomds.Namespace.ReadLink:output_type -> geomds.ReadLinkReply
+	14, // 54: geomds.Namespace.GetXattr:output_type -> geomds.XattrReply
+	14, // 55: geomds.Namespace.ListXattr:output_type -> geomds.XattrReply
+	16, // 56: geomds.Namespace.StatFs:output_type -> geomds.StatFsReply
+	18, // 57: geomds.Namespace.GetLayout:output_type -> geomds.GetLayoutReply
+	34, // 58: geomds.Cluster.Snapshot:output_type -> geomds.SnapshotData
+	24, // 59: geomds.Cluster.Status:output_type -> geomds.StatusReply
+	26, // 60: geomds.Cluster.MemberList:output_type -> geomds.MemberListReply
+	28, // 61: geomds.Cluster.AddMember:output_type -> geomds.AddMemberReply
+	30, // 62: geomds.Cluster.RemoveMember:output_type -> geomds.MemberReply
+	30, // 63: geomds.Cluster.PromoteMember:output_type -> geomds.MemberReply
+	32, // 64: geomds.Cluster.TransferLeader:output_type -> geomds.TransferLeaderReply
+	49, // [49:65] is the sub-list for method output_type
+	33, // [33:49] is the sub-list for method input_type
 	33, // [33:33] is the sub-list for extension type_name
 	33, // [33:33] is the sub-list for extension extendee
 	0,  // [0:33] is the sub-list for field type_name
@@ -2311,7 +2438,7 @@ func file_api_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_proto_rawDesc), len(file_api_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   32,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

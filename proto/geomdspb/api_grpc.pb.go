@@ -427,6 +427,7 @@ var Namespace_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	Cluster_Snapshot_FullMethodName       = "/geomds.Cluster/Snapshot"
 	Cluster_Status_FullMethodName         = "/geomds.Cluster/Status"
 	Cluster_MemberList_FullMethodName     = "/geomds.Cluster/MemberList"
 	Cluster_AddMember_FullMethodName      = "/geomds.Cluster/AddMember"
@@ -439,6 +440,7 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type ClusterClient interface {
+	Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SnapshotData], error)
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusReply, error)
 	MemberList(ctx context.Context, in *MemberListRequest, opts ...grpc.CallOption) (*MemberListReply, error)
 	AddMember(ctx context.Context, in *AddMemberRequest, opts ...grpc.CallOption) (*AddMemberReply, error)
@@ -454,6 +456,25 @@ type clusterClient struct {
 func NewClusterClient(cc grpc.ClientConnInterface) ClusterClient {
 	return &clusterClient{cc}
 }
+
+func (c *clusterClient) Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SnapshotData], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Cluster_ServiceDesc.Streams[0], Cluster_Snapshot_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SnapshotRequest, SnapshotData]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Cluster_SnapshotClient = grpc.ServerStreamingClient[SnapshotData]
 
 func (c *clusterClient) Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusReply, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -519,6 +540,7 @@ func (c *clusterClient) TransferLeader(ctx context.Context, in *TransferLeaderRe
 // All implementations must embed UnimplementedClusterServer
 // for forward compatibility.
 type ClusterServer interface {
+	Snapshot(*SnapshotRequest, grpc.ServerStreamingServer[SnapshotData]) error
 	Status(context.Context, *StatusRequest) (*StatusReply, error)
 	MemberList(context.Context, *MemberListRequest) (*MemberListReply, error)
 	AddMember(context.Context, *AddMemberRequest) (*AddMemberReply, error)
@@ -535,6 +557,9 @@ type ClusterServer interface {
 // pointer dereference when methods are called.
 type UnimplementedClusterServer struct{}
 
+func (UnimplementedClusterServer) Snapshot(*SnapshotRequest, grpc.ServerStreamingServer[SnapshotData]) error {
+	return status.Error(codes.Unimplemented, "method Snapshot not implemented")
+}
 func (UnimplementedClusterServer) Status(context.Context, *StatusRequest) (*StatusReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Status not implemented")
 }
@@ -573,6 +598,17 @@ func RegisterClusterServer(s grpc.ServiceRegistrar, srv ClusterServer) {
 	}
 	s.RegisterService(&Cluster_ServiceDesc, srv)
 }
+
+func _Cluster_Snapshot_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(SnapshotRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ClusterServer).Snapshot(m, &grpc.GenericServerStream[SnapshotRequest, SnapshotData]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Cluster_SnapshotServer = grpc.ServerStreamingServer[SnapshotData]
 
 func _Cluster_Status_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(StatusRequest)
@@ -714,6 +750,12 @@ var Cluster_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Cluster_TransferLeader_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Snapshot",
+			Handler:       _Cluster_Snapshot_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "api.proto",
 }
