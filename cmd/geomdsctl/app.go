@@ -62,7 +62,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.statusCommand(), a.membersCommand(), a.moveLeaderCommand(),
 		a.lsCommand(), a.statCommand(), a.mkdirCommand(), a.touchCommand(), a.rmCommand(),
 		a.mvCommand(), a.lnCommand(), a.readlinkCommand(), a.chmodCommand(), a.chownCommand(),
-		a.xattrCommand(), a.benchCommand())
+		a.xattrCommand(), a.benchCommand(), a.snapshotCommand(), a.shardCommand())
 	return root
 }
 

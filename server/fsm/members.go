@@ -143,3 +143,25 @@ func (f *FSM) NextMemberID() (uint64, error) {
 	defer v.Close()
 	return nextID(v)
 }
+
+// ResetMembers replaces the whole registry (a cluster restored from a
+// backup gets its own members). The IDs given must not be below the next
+// member ID, so no ID is ever reused.
+func (f *FSM) ResetMembers(members []*pb.Member) error {
+	b := f.eng.NewBatch(f.shard)
+	defer b.Close()
+	for _, m := range f.Members() {
+		if err := b.DeleteSys(memberKey(m.Id)); err != nil {
+			return err
+		}
+	}
+	for _, m := range members {
+		if err := putMember(b, m); err != nil {
+			return err
+		}
+	}
+	if err := b.Commit(true); err != nil {
+		return err
+	}
+	return f.loadMembers()
+}

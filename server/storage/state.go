@@ -47,7 +47,7 @@ func (e *Engine) StateHash(shard uint64) (hash [32]byte, applied uint64, err err
 	}
 	h := sha256.New()
 	var rec []byte
-	err = forEachStateKey(snap, shard, func(ks keyspace, k, v []byte) error {
+	err = forEachStateKey(snap.NewIter, shard, func(ks keyspace, k, v []byte) error {
 		rec = appendRecord(rec[:0], ks, k, v)
 		h.Write(rec)
 		return nil
@@ -65,31 +65,47 @@ func (e *Engine) WriteState(shard uint64, w io.Writer) (applied uint64, err erro
 	if err != nil {
 		return 0, err
 	}
+	return applied, writeState(snap.NewIter, shard, applied, term, w)
+}
+
+// WriteState streams the state this view sees, in Engine.WriteState's
+// format; the stream's applied index is the view's.
+func (v *View) WriteState(w io.Writer) error {
+	if v.it == nil {
+		return errViewClosed
+	}
+	return writeState(v.clone, v.shard, v.applied, v.term, w)
+}
+
+// newIterFunc opens an iterator on some consistent view of the DB.
+type newIterFunc func(*pebble.IterOptions) (*pebble.Iterator, error)
+
+func writeState(newIter newIterFunc, shard, applied, term uint64, w io.Writer) (err error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	h := sha256.New()
 	out := io.MultiWriter(bw, h)
 	rec := append([]byte(stateMagic), encodeIndexTerm(applied, term)...)
 	var count uint64
 	if _, err = out.Write(rec); err != nil {
-		return 0, err
+		return err
 	}
-	err = forEachStateKey(snap, shard, func(ks keyspace, k, v []byte) error {
+	err = forEachStateKey(newIter, shard, func(ks keyspace, k, v []byte) error {
 		rec = appendRecord(rec[:0], ks, k, v)
 		count++
 		_, err := out.Write(rec)
 		return err
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
 	rec = binary.AppendUvarint(append(rec[:0], stateEndTag), count)
 	if _, err = out.Write(rec); err != nil {
-		return 0, err
+		return err
 	}
 	if _, err = bw.Write(h.Sum(nil)); err != nil {
-		return 0, err
+		return err
 	}
-	return applied, bw.Flush()
+	return bw.Flush()
 }
 
 func appendRecord(dst []byte, ks keyspace, k, v []byte) []byte {
@@ -101,9 +117,9 @@ func appendRecord(dst []byte, ks keyspace, k, v []byte) []byte {
 }
 
 // forEachStateKey visits the system then the namespace keys of a shard.
-func forEachStateKey(r pebble.Reader, shard uint64, fn func(ks keyspace, k, v []byte) error) error {
+func forEachStateKey(newIter newIterFunc, shard uint64, fn func(ks keyspace, k, v []byte) error) error {
 	lo, hi := keyspaceStart(shard, ksSys), keyspaceStart(shard, ksStateEnd)
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	it, err := newIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return fmt.Errorf("storage: state: %w", err)
 	}
@@ -166,8 +182,8 @@ type stateReader struct {
 	r     *bufio.Reader
 	h     hash.Hash
 	shard uint64
-	count uint64 // records read
-	prev  []byte // full DB key of the previous record
+	count uint64  // records read
+	prev  []byte  // full DB key of the previous record
 	key   []byte  // scratch
 	one   [1]byte // scratch for hashing single bytes
 }
