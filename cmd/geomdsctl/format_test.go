@@ -43,7 +43,7 @@ func TestFormatStat(t *testing.T) {
 // The JSON documents have the documented shapes.
 func TestJSONShapes(t *testing.T) {
 	st := &pb.StatusReply{
-		Nodes: []*pb.NodeStatus{{Name: "n1", Site: "east", Address: "h:1", Healthy: true}},
+		Nodes: []*pb.NodeStatus{{Name: "n1", Site: "east", Address: "h:1", Healthy: true, Role: "leader", Applied: 7, DiskBytes: 4096, RttNs: 1500000}},
 		Shards: []*pb.ShardStatus{{Id: 1, Leader: "n1", Term: 3, Commit: 9, HomeSite: "east",
 			Replicas: []*pb.ReplicaStatus{{Name: "n1", Role: "voter", Applied: 9, Match: 9, Healthy: true}}}},
 	}
@@ -51,7 +51,7 @@ func TestJSONShapes(t *testing.T) {
 		v    any
 		want string
 	}{
-		{toStatusJSON(st), `{"nodes":[{"name":"n1","site":"east","address":"h:1","healthy":true}],` +
+		{toStatusJSON(st), `{"nodes":[{"name":"n1","site":"east","address":"h:1","healthy":true,"role":"leader","applied":7,"lag":2,"disk_bytes":4096,"rtt_ms":1.5}],` +
 			`"shards":[{"id":1,"leader":"n1","home_site":"east","replicas":[{"name":"n1","role":"voter","applied":9}]}]}`},
 		{toStatusJSON(&pb.StatusReply{}), `{"nodes":[],"shards":[]}`},
 		{benchResult{Op: "create", Clients: 2, Ops: 10, Errors: 1, OpsPerSec: 5.5, P50Ms: 1.25, P99Ms: 3},

@@ -37,10 +37,16 @@ type statusJSON struct {
 }
 
 type nodeJSON struct {
-	Name    string `json:"name"`
-	Site    string `json:"site"`
-	Address string `json:"address"`
-	Healthy bool   `json:"healthy"`
+	Name      string  `json:"name"`
+	Site      string  `json:"site"`
+	Address   string  `json:"address"`
+	Healthy   bool    `json:"healthy"`
+	Role      string  `json:"role,omitempty"`
+	Applied   uint64  `json:"applied"`
+	Lag       uint64  `json:"lag"`
+	DiskBytes uint64  `json:"disk_bytes,omitempty"`
+	RTTMs     float64 `json:"rtt_ms,omitempty"`
+	Error     string  `json:"error,omitempty"`
 }
 
 type shardJSON struct {
@@ -58,8 +64,13 @@ type replicaJSON struct {
 
 func toStatusJSON(st *pb.StatusReply) statusJSON {
 	out := statusJSON{Nodes: []nodeJSON{}, Shards: []shardJSON{}}
+	commit := shardCommit(st)
 	for _, n := range st.GetNodes() {
-		out.Nodes = append(out.Nodes, nodeJSON{n.GetName(), n.GetSite(), n.GetAddress(), n.GetHealthy()})
+		out.Nodes = append(out.Nodes, nodeJSON{
+			Name: n.GetName(), Site: n.GetSite(), Address: n.GetAddress(), Healthy: n.GetHealthy(),
+			Role: n.GetRole(), Applied: n.GetApplied(), Lag: lag(commit, n.GetApplied()),
+			DiskBytes: n.GetDiskBytes(), RTTMs: float64(n.GetRttNs()) / 1e6, Error: n.GetError(),
+		})
 	}
 	for _, s := range st.GetShards() {
 		sj := shardJSON{ID: s.GetId(), Leader: s.GetLeader(), HomeSite: s.GetHomeSite(), Replicas: []replicaJSON{}}
@@ -74,9 +85,11 @@ func toStatusJSON(st *pb.StatusReply) statusJSON {
 // writeStatus prints three tables: nodes, shards, replicas.
 func writeStatus(w io.Writer, st *pb.StatusReply) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSITE\tADDRESS\tHEALTHY")
+	commit := shardCommit(st)
+	fmt.Fprintln(tw, "NODE\tSITE\tADDRESS\tROLE\tHEALTHY\tAPPLIED\tLAG\tDISK\tRTT")
 	for _, n := range st.GetNodes() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.GetName(), n.GetSite(), n.GetAddress(), yesNo(n.GetHealthy()))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", n.GetName(), n.GetSite(), n.GetAddress(), orDash(n.GetRole()),
+			yesNo(n.GetHealthy()), n.GetApplied(), lag(commit, n.GetApplied()), humanBytes(n.GetDiskBytes()), rttText(n.GetRttNs()))
 	}
 	fmt.Fprintln(tw, "\nSHARD\tLEADER\tTERM\tCOMMIT\tHOME")
 	for _, s := range st.GetShards() {
@@ -103,4 +116,38 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// shardCommit is shard 1's commit index as the reporting node knows it.
+func shardCommit(st *pb.StatusReply) uint64 {
+	for _, s := range st.GetShards() {
+		return s.GetCommit()
+	}
+	return 0
+}
+
+func lag(commit, applied uint64) uint64 {
+	if applied >= commit {
+		return 0
+	}
+	return commit - applied
+}
+
+func humanBytes(n uint64) string {
+	switch {
+	case n == 0:
+		return "-"
+	case n < 1<<20:
+		return fmt.Sprintf("%.0fK", float64(n)/(1<<10))
+	case n < 1<<30:
+		return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1fG", float64(n)/(1<<30))
+}
+
+func rttText(ns int64) string {
+	if ns <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fms", float64(ns)/1e6)
 }

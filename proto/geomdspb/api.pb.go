@@ -1452,6 +1452,11 @@ type NodeStatus struct {
 	Site          string                 `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
 	Address       string                 `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
 	Healthy       bool                   `protobuf:"varint,4,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	DiskBytes     uint64                 `protobuf:"varint,5,opt,name=disk_bytes,json=diskBytes,proto3" json:"disk_bytes,omitempty"` // the node's storage on disk (0 = unknown)
+	Applied       uint64                 `protobuf:"varint,6,opt,name=applied,proto3" json:"applied,omitempty"`                      // the node's own applied index
+	RttNs         int64                  `protobuf:"varint,7,opt,name=rtt_ns,json=rttNs,proto3" json:"rtt_ns,omitempty"`             // round trip from the reporting node (0 = itself or unknown)
+	Role          string                 `protobuf:"bytes,8,opt,name=role,proto3" json:"role,omitempty"`                             // leader | follower | learner | candidate | down
+	Error         string                 `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`                           // why the reporting node could not reach it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1512,6 +1517,41 @@ func (x *NodeStatus) GetHealthy() bool {
 		return x.Healthy
 	}
 	return false
+}
+
+func (x *NodeStatus) GetDiskBytes() uint64 {
+	if x != nil {
+		return x.DiskBytes
+	}
+	return 0
+}
+
+func (x *NodeStatus) GetApplied() uint64 {
+	if x != nil {
+		return x.Applied
+	}
+	return 0
+}
+
+func (x *NodeStatus) GetRttNs() int64 {
+	if x != nil {
+		return x.RttNs
+	}
+	return 0
+}
+
+func (x *NodeStatus) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *NodeStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
 }
 
 type StatusRequest struct {
@@ -2230,13 +2270,19 @@ const file_api_proto_rawDesc = "" +
 	"\x04term\x18\x03 \x01(\x04R\x04term\x12\x16\n" +
 	"\x06commit\x18\x04 \x01(\x04R\x06commit\x12\x1b\n" +
 	"\thome_site\x18\x05 \x01(\tR\bhomeSite\x121\n" +
-	"\breplicas\x18\x06 \x03(\v2\x15.geomds.ReplicaStatusR\breplicas\"h\n" +
+	"\breplicas\x18\x06 \x03(\v2\x15.geomds.ReplicaStatusR\breplicas\"\xe2\x01\n" +
 	"\n" +
 	"NodeStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12\x18\n" +
 	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x18\n" +
-	"\ahealthy\x18\x04 \x01(\bR\ahealthy\"%\n" +
+	"\ahealthy\x18\x04 \x01(\bR\ahealthy\x12\x1d\n" +
+	"\n" +
+	"disk_bytes\x18\x05 \x01(\x04R\tdiskBytes\x12\x18\n" +
+	"\aapplied\x18\x06 \x01(\x04R\aapplied\x12\x15\n" +
+	"\x06rtt_ns\x18\a \x01(\x03R\x05rttNs\x12\x12\n" +
+	"\x04role\x18\b \x01(\tR\x04role\x12\x14\n" +
+	"\x05error\x18\t \x01(\tR\x05error\"%\n" +
 	"\rStatusRequest\x12\x14\n" +
 	"\x05local\x18\x01 \x01(\bR\x05local\"\x8b\x01\n" +
 	"\vStatusReply\x12%\n" +

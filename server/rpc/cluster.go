@@ -3,6 +3,8 @@ package rpc
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
@@ -13,20 +15,59 @@ import (
 
 // Status reports nodes and shards. A follower answers with its leader's
 // view (only the leader knows every replica's progress) unless asked for
-// its own.
+// its own. The full view asks every node for its own figures (applied
+// index, disk usage) and records the round trip to it.
 func (s *Server) Status(ctx context.Context, req *pb.StatusRequest) (*pb.StatusReply, error) {
-	st := s.cfg.Shard.Status()
-	if !req.GetLocal() && st.Leader != 0 && st.Leader != s.cfg.NodeID && s.cfg.Forward != nil {
-		if m, ok := s.cfg.FSM.Member(st.Leader); ok {
-			if out, err := s.cfg.Forward(ctx, m.Address, &pb.StatusRequest{Local: true}); err == nil {
+	leader := s.cfg.Shard.Leader()
+	if req.GetLocal() || s.cfg.Forward == nil {
+		return s.localStatus(), nil
+	}
+	if leader != 0 && leader != s.cfg.NodeID {
+		if m, ok := s.cfg.FSM.Member(leader); ok {
+			if out, err := s.cfg.Forward(ctx, m.Address, &pb.StatusRequest{}); err == nil {
 				return out, nil
 			}
 		}
 	}
-	return s.localStatus()
+	out := s.localStatus()
+	s.fanOut(ctx, out)
+	return out, nil
 }
 
-func (s *Server) localStatus() (*pb.StatusReply, error) {
+// fanOut fills in every other node's own figures, in parallel, each bounded
+// by a short timeout so a dead node costs one timeout, not one per node.
+func (s *Server) fanOut(ctx context.Context, out *pb.StatusReply) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, n := range out.Nodes {
+		if n.Name == s.cfg.Name {
+			continue
+		}
+		wg.Add(1)
+		go func(n *pb.NodeStatus) {
+			defer wg.Done()
+			t0 := time.Now()
+			own, err := s.cfg.Forward(ctx, n.Address, &pb.StatusRequest{Local: true})
+			if err != nil {
+				n.Healthy, n.Role, n.Error = false, "down", err.Error()
+				return
+			}
+			n.RttNs = int64(time.Since(t0))
+			for _, o := range own.GetNodes() {
+				if o.GetName() == n.Name {
+					n.DiskBytes, n.Applied = o.GetDiskBytes(), o.GetApplied()
+					if n.Role == "" || n.Role == "follower" {
+						n.Role = o.GetRole()
+					}
+				}
+			}
+		}(n)
+	}
+	wg.Wait()
+}
+
+func (s *Server) localStatus() *pb.StatusReply {
 	st := s.cfg.Shard.Status()
 	home := ""
 	if v, err := s.cfg.Engine.View(shardID); err == nil {
@@ -40,21 +81,28 @@ func (s *Server) localStatus() (*pb.StatusReply, error) {
 		if m.Learner {
 			r.Role = "learner"
 		}
-		healthy := false
+		node := &pb.NodeStatus{Name: m.Name, Site: m.Site, Address: m.Address, Role: "follower"}
+		if m.Learner {
+			node.Role = "learner"
+		}
 		switch {
 		case m.Id == s.cfg.NodeID:
-			r.Applied, healthy = s.cfg.FSM.Applied(), true
+			r.Applied, r.Healthy = s.cfg.FSM.Applied(), true
+			node.Applied, node.DiskBytes, node.Role = r.Applied, s.cfg.Engine.DiskUsage(), st.Role
 		default:
 			if p, ok := st.Progress[m.Id]; ok {
-				r.Match, r.Applied, healthy = p.Match, p.Match, p.RecentActive
+				r.Match, r.Applied, r.Healthy = p.Match, p.Match, p.RecentActive
 			}
 		}
-		r.Healthy = healthy
+		if m.Id == st.Leader {
+			node.Role = "leader"
+		}
+		node.Healthy = r.Healthy
 		shard.Replicas = append(shard.Replicas, r)
-		out.Nodes = append(out.Nodes, &pb.NodeStatus{Name: m.Name, Site: m.Site, Address: m.Address, Healthy: healthy})
+		out.Nodes = append(out.Nodes, node)
 	}
 	out.Shards = []*pb.ShardStatus{shard}
-	return out, nil
+	return out
 }
 
 func (s *Server) MemberList(ctx context.Context, _ *pb.MemberListRequest) (*pb.MemberListReply, error) {
