@@ -108,7 +108,7 @@ func (a *applier) dispatchMore() (*pb.Result, error) {
 	return nil, fail(pb.Errno_ENOSYS, "unknown command")
 }
 
-// --- small write helpers; every one reports storage errors ---
+// Small write steps; each returns storage errors to the caller.
 
 func (a *applier) putInode(n *inode) error {
 	a.vb = n.encode(a.vb)
@@ -116,6 +116,16 @@ func (a *applier) putInode(n *inode) error {
 }
 
 func (a *applier) getInode(ino Ino) (inode, error) { return mustInode(a.tx, a.kb, ino) }
+
+// loadInode reads an inode the state says exists (write phase): a missing
+// one is corruption, never a rejection, since writes may already be done.
+func (a *applier) loadInode(ino Ino) (inode, error) {
+	n, ok, err := getInode(a.tx, a.kb, ino)
+	if err == nil && !ok {
+		err = corrupt("reference to missing inode")
+	}
+	return n, err
+}
 
 func (a *applier) walker() *walker { return &walker{r: a.tx, c: a.c, kb: a.kb} }
 

@@ -135,7 +135,7 @@ func (a *applier) releaseHandle(h handleRow) error {
 	if err := a.tx.Delete(handleKey(a.kb, h.client, h.id)); err != nil {
 		return err
 	}
-	n, err := a.getInode(h.ino)
+	n, err := a.loadInode(h.ino)
 	if err != nil {
 		return err
 	}

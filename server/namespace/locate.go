@@ -93,14 +93,10 @@ func (a *applier) removeAt(loc *pb.Loc) (target, inode, error) {
 
 // addEntry links child into dir under name and updates dir.
 func (a *applier) addEntry(dir *inode, name string, child *inode) error {
-	a.vb = encodeDentry(a.vb, child.ino, child.mode)
-	if err := a.tx.Put(dentryKey(a.kb, dir.ino, name), a.vb); err != nil {
+	if err := a.putDentry(dir, name, child); err != nil {
 		return err
 	}
-	dir.size++
-	if isDir(child.mode) {
-		dir.nlink++
-	}
+	adjust(dir, child, +1)
 	dir.mtime, dir.ctime = a.now, a.now
 	return a.putInode(dir)
 }
@@ -111,10 +107,7 @@ func (a *applier) removeEntry(dir *inode, name string, child *inode) error {
 	if err := a.tx.Delete(dentryKey(a.kb, dir.ino, name)); err != nil {
 		return err
 	}
-	dir.size--
-	if isDir(child.mode) {
-		dir.nlink--
-	}
+	adjust(dir, child, -1)
 	dir.mtime, dir.ctime = a.now, a.now
 	return a.putInode(dir)
 }

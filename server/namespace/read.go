@@ -15,8 +15,8 @@ func Lookup(r Reader, c *pb.Creds, parent uint64, name string) (*pb.Attr, error)
 			return nil, withOp(err, "lookup")
 		}
 	}
-	w := &walker{r: r, c: credOf(c)}
-	dir, err := mustInode(r, nil, Ino(parent))
+	w := newWalker(r, c)
+	dir, err := mustInode(r, w.kb, Ino(parent))
 	if err != nil {
 		return nil, withOp(err, "lookup")
 	}
@@ -43,8 +43,7 @@ func Resolve(r Reader, c *pb.Creds, path string, follow bool) (*pb.Attr, error) 
 	if err := ValidatePath(path); err != nil {
 		return nil, withOp(err, "resolve")
 	}
-	w := &walker{r: r, c: credOf(c)}
-	n, err := w.walk(path, follow)
+	n, err := newWalker(r, c).walk(path, follow)
 	if err != nil {
 		return nil, withOp(err, "resolve")
 	}

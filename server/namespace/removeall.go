@@ -29,7 +29,7 @@ func (a *applier) removeAll(op *pb.RemoveAll) (*pb.Result, error) {
 		}
 	}
 	if isDir(n.mode) && len(plan) > 0 {
-		if n, err = a.getInode(n.ino); err != nil {
+		if n, err = a.loadInode(n.ino); err != nil {
 			return nil, err
 		}
 	}
@@ -72,11 +72,11 @@ func (a *applier) planRemoval(dir *inode, plan []removal) ([]removal, error) {
 }
 
 func (a *applier) removeOne(r removal) error {
-	dir, err := a.getInode(r.dir)
+	dir, err := a.loadInode(r.dir)
 	if err != nil {
 		return err
 	}
-	child, err := a.getInode(r.child)
+	child, err := a.loadInode(r.child)
 	if err != nil {
 		return err
 	}

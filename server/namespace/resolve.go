@@ -13,6 +13,14 @@ type walker struct {
 	c     cred
 	kb    []byte
 	links int
+	buf   [64]byte // backs kb for the read entry points
+}
+
+// newWalker returns a walker with its own key buffer.
+func newWalker(r Reader, c *pb.Creds) *walker {
+	w := &walker{r: r, c: credOf(c)}
+	w.kb = w.buf[:0]
+	return w
 }
 
 // walk resolves path (absolute, already validated) from /.

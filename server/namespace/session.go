@@ -27,12 +27,13 @@ type session struct {
 	exists    bool   // a record was read or created
 	closed    bool   // CloseSession or expiry removed it during this command
 	acked     uint64 // results with seq <= acked are gone
+	maxSeq    uint64 // highest seq applied; a larger seq cannot be a retry
 	lastSeen  int64  // command time of the latest command (ns)
 	timeout   int64  // ns; 0 means DefaultSessionTimeout
 	expiryKey int64  // time of this session's row in the expiry index
 }
 
-const sessionRecordSize = 1 + 8*4
+const sessionRecordSize = 1 + 8*5
 
 func (s *session) deadline() int64 {
 	t := s.timeout
@@ -47,7 +48,7 @@ func (s *session) deadline() int64 {
 
 func (s *session) encode(b []byte) []byte {
 	b = append(b[:0], 1)
-	for _, v := range [...]uint64{s.acked, uint64(s.lastSeen), uint64(s.timeout), uint64(s.expiryKey)} {
+	for _, v := range [...]uint64{s.acked, s.maxSeq, uint64(s.lastSeen), uint64(s.timeout), uint64(s.expiryKey)} {
 		b = binary.BigEndian.AppendUint64(b, v)
 	}
 	return b
@@ -58,7 +59,7 @@ func decodeSession(c ClientID, v []byte) (session, bool) {
 		return session{}, false
 	}
 	d := decoder{b: v[1:]}
-	s := session{client: c, exists: true, acked: d.u64(), lastSeen: int64(d.u64())}
+	s := session{client: c, exists: true, acked: d.u64(), maxSeq: d.u64(), lastSeen: int64(d.u64())}
 	s.timeout, s.expiryKey = int64(d.u64()), int64(d.u64())
 	return s, d.done()
 }
@@ -90,21 +91,22 @@ func (a *applier) beginSession() (*pb.Result, error) {
 		if seq <= s.acked {
 			return &pb.Result{Errno: pb.Errno_ESTALE, Detail: "sequence already acknowledged"}, nil
 		}
-		if res, err := a.storedResult(c, seq); res != nil || err != nil {
-			return res, err
+		if seq <= s.maxSeq {
+			if res, err := a.storedResult(c, seq); res != nil || err != nil {
+				return res, err
+			}
 		}
 	}
 	a.sess = s
+	a.sess.maxSeq = max(s.maxSeq, seq)
 	if err := a.ackResults(a.cmd.GetAckedSeq()); err != nil {
 		return nil, err
 	}
-	if s.lastSeen < a.now || !s.exists {
-		a.sess.lastSeen = max(s.lastSeen, a.now)
-	}
 	if !s.exists {
-		a.sess.exists = true
+		a.sess.exists, a.sess.lastSeen = true, a.now
 		return nil, a.addExpiry(a.sess.deadline())
 	}
+	a.sess.lastSeen = max(s.lastSeen, a.now) // proposers' clocks may disagree
 	return nil, nil
 }
 

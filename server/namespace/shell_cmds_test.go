@@ -104,6 +104,7 @@ func (s *shell) commandAttr(l line) func(*pb.Command) {
 		if l.has("replace") {
 			f |= xattrReplace
 		}
+		f |= uint32(l.num("flags", 0))
 		val := a2
 		if n, ok := l.opt["size"]; ok {
 			k, _ := strconv.Atoi(n)

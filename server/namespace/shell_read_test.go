@@ -28,6 +28,9 @@ func (s *shell) read(l line) (string, bool) {
 		return errOr(err, t), true
 	case "getxattr":
 		v, err := GetXattr(s.tx, c, s.resolveIno(a0, true), l.arg(1))
+		if len(v) > 32 {
+			return errOr(err, fmt.Sprintf("<%d bytes>", len(v))), true
+		}
 		return errOr(err, fmt.Sprintf("%q", v)), true
 	case "listxattr":
 		v, err := ListXattr(s.tx, c, s.resolveIno(a0, true))

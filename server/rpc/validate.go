@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
+	"github.com/geomds/geomds/server/namespace"
 )
 
 // errNoResult means an applied entry produced no result: a bug, not input.
@@ -86,47 +87,11 @@ func nonEmpty(p string) string {
 	return p
 }
 
-const (
-	maxNameBytes = 255
-	maxPathBytes = 4096
-)
+// checkName and checkPath are the namespace's own rules, applied before
+// proposing so bad input never reaches the log.
+func checkName(name string) error { return toStatus(namespace.ValidateName(name), "") }
 
-func checkName(name string) error {
-	switch {
-	case len(name) > maxNameBytes:
-		return errnoStatus(pb.Errno_ENAMETOOLONG, "name longer than 255 bytes")
-	case name == "" || name == "." || name == "..":
-		return invalid("invalid name " + quote(name))
-	}
-	for i := 0; i < len(name); i++ {
-		if name[i] == '/' || name[i] == 0 {
-			return invalid("name contains '/' or NUL: " + quote(name))
-		}
-	}
-	return nil
-}
-
-func checkPath(p string) error {
-	switch {
-	case len(p) > maxPathBytes:
-		return errnoStatus(pb.Errno_ENAMETOOLONG, "path longer than 4096 bytes")
-	case p == "" || p[0] != '/':
-		return invalid("path must be absolute: " + quote(p))
-	}
-	for i := 0; i < len(p); i++ {
-		if p[i] == 0 {
-			return invalid("path contains NUL")
-		}
-	}
-	return nil
-}
-
-func quote(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return "\"" + s + "\""
-}
+func checkPath(p string) error { return toStatus(namespace.ValidatePath(p), "") }
 
 // opName is the command's operation as named in command.proto.
 func opName(cmd *pb.Command) string {

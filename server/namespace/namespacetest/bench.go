@@ -134,6 +134,24 @@ func BenchCreate(b *testing.B, store Store) {
 		})
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+	b.StopTimer()
+	tx, _ := store()
+	b.ReportMetric(logicalBytesPerInode(b, tx), "stateB/inode")
+}
+
+// logicalBytesPerInode is the size of all keys and values over the inode
+// count: what the state costs per inode before storage overhead and
+// compression.
+func logicalBytesPerInode(b *testing.B, r namespace.Reader) float64 {
+	var total int
+	if err := r.Scan(nil, nil, func(k, v []byte) bool { total += len(k) + len(v); return true }); err != nil {
+		b.Fatal(err)
+	}
+	st, err := namespace.StatFs(r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return float64(total) / float64(st.Inodes)
 }
 
 // BenchLookup measures Lookup of existing names in a 10,000-entry directory.
