@@ -57,6 +57,11 @@ type Node struct {
 	err    error         // why it stopped; set before done closes
 
 	stopOnce sync.Once
+
+	// book is the registry a joining node was given, used until its own
+	// replicated registry (from the leader's snapshot) knows the members.
+	// Written before serving starts, read-only after.
+	book []*pb.Member
 }
 
 // identity is what a node remembers about itself across restarts.
@@ -202,34 +207,50 @@ func (n *Node) identify(ctx context.Context) ([]uint64, error) {
 }
 
 // askID asks the existing members for the ID given to this node's name by
-// `geomdsctl members add`.
+// `geomdsctl members add`. A member that has not applied the addition yet
+// does not know it, so it asks each member and retries for a while.
 func (n *Node) askID(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
 	var lastErr error
-	for _, p := range n.cfg.InitialCluster {
-		if p.Name == n.cfg.Name {
-			continue
-		}
-		cc, err := grpc.NewClient(p.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		out, err := pb.NewClusterClient(cc).MemberList(cctx, &pb.MemberListRequest{})
-		cancel()
-		cc.Close()
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		for _, m := range out.Members {
-			if m.Name == n.cfg.Name {
-				return m.Id, nil
+	for ctx.Err() == nil {
+		for _, p := range n.cfg.InitialCluster {
+			if p.Name == n.cfg.Name {
+				continue
+			}
+			members, err := memberList(ctx, p.Address)
+			for _, m := range members {
+				if m.Name == n.cfg.Name {
+					n.book = members // how to reach the others until the registry arrives
+					return m.Id, nil
+				}
+			}
+			if err != nil {
+				lastErr = err
 			}
 		}
-		return 0, fmt.Errorf("join: %q is not a member; run `geomdsctl members add %s --site %s --address %s --learner` first", n.cfg.Name, n.cfg.Name, n.cfg.Site, n.cfg.Listen)
+		sleepCtx(ctx, 200*time.Millisecond)
 	}
-	return 0, fmt.Errorf("join: no member of --initial-cluster answered: %v", lastErr)
+	if lastErr != nil {
+		return 0, fmt.Errorf("join: no member of --initial-cluster answered: %v", lastErr)
+	}
+	return 0, fmt.Errorf("join: %q is not a member; run `geomdsctl members add %s --site %s --address %s --learner` first", n.cfg.Name, n.cfg.Name, n.cfg.Site, n.cfg.Listen)
+}
+
+// memberList asks one node for the member registry.
+func memberList(ctx context.Context, addr string) ([]*pb.Member, error) {
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	out, err := pb.NewClusterClient(cc).MemberList(ctx, &pb.MemberListRequest{})
+	if err != nil {
+		return nil, err
+	}
+	return out.Members, nil
 }
 
 func writeFileSync(path string, b []byte) error {
@@ -266,18 +287,33 @@ func (n *Node) resolve(id uint64) (string, bool) {
 	if m, ok := n.fsm.Member(id); ok && m.Address != "" {
 		return m.Address, true
 	}
-	if id >= 1 && int(id) <= len(n.cfg.InitialCluster) && !n.cfg.Join {
-		return n.cfg.InitialCluster[id-1].Address, true
+	if m := n.fromBook(id); m != nil {
+		return m.Address, true
 	}
 	return "", false
+}
+
+// fromBook finds a member before the registry knows it: in the joining
+// book, or by position in the initial cluster of a cluster this node founded.
+func (n *Node) fromBook(id uint64) *pb.Member {
+	for _, m := range n.book {
+		if m.Id == id {
+			return m
+		}
+	}
+	if id >= 1 && int(id) <= len(n.cfg.InitialCluster) && !n.cfg.Join {
+		p := n.cfg.InitialCluster[id-1]
+		return &pb.Member{Id: id, Name: p.Name, Site: p.Site, Address: p.Address}
+	}
+	return nil
 }
 
 func (n *Node) siteOf(id uint64) string {
 	if m, ok := n.fsm.Member(id); ok {
 		return m.Site
 	}
-	if id >= 1 && int(id) <= len(n.cfg.InitialCluster) {
-		return n.cfg.InitialCluster[id-1].Site
+	if m := n.fromBook(id); m != nil {
+		return m.Site
 	}
 	return n.cfg.Site
 }

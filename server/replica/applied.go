@@ -29,7 +29,7 @@ func (r *Replica) WaitApplied(ctx context.Context, index uint64) error {
 // waiters ordered by the index they wait for.
 type appliedIndex struct {
 	mu      sync.Mutex
-	index   uint64        // guarded by mu
+	index   uint64         // guarded by mu
 	waiters appliedWaiters // guarded by mu
 }
 

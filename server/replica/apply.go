@@ -64,11 +64,16 @@ func (r *Replica) decode(e *raftpb.Entry) (Entry, uint64, error) {
 		}
 		ent.ConfChange = cc.AsV2()
 		ent.ConfState = r.loop.rn.ApplyConfChange(cc)
+		id, _ := decodeID(ent.ConfChange.GetContext())
+		if id != 0 {
+			v2 := proto.Clone(ent.ConfChange).(*raftpb.ConfChangeV2)
+			v2.Context = v2.Context[headerLen:]
+			ent.ConfChange = v2
+		}
 		r.loop.confState = ent.ConfState
 		r.loop.confChanged = true
 		r.publish()
 		r.leaderCh.notify()
-		id, _ := decodeID(ent.ConfChange.GetContext())
 		return ent, id, nil
 	default:
 		return ent, 0, fmt.Errorf("replica: entry %d: unknown type %v", ent.Index, e.GetType())

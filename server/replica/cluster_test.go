@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/geomds/geomds/server/replica"
 	"github.com/geomds/geomds/server/replica/replicatest"
@@ -139,6 +140,17 @@ func (n *network) partition(id uint64, ids []uint64) {
 	for _, o := range ids {
 		if o != id {
 			n.cut[[2]uint64{id, o}], n.cut[[2]uint64{o, id}] = true, true
+		}
+	}
+}
+
+// cutInbound drops every message to id (it can still send).
+func (n *network) cutInbound(id uint64, ids []uint64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, o := range ids {
+		if o != id {
+			n.cut[[2]uint64{o, id}] = true
 		}
 	}
 }
@@ -296,18 +308,34 @@ func (c *cluster) allIdle() bool {
 }
 
 // tickUntil ticks every node, letting each tick settle, until cond holds.
+// The bound is wall-clock (goroutines outside the cluster, such as a
+// proposer, may need time to be scheduled), generous for slow machines.
 func (c *cluster) tickUntil(what string, cond func() bool) {
 	c.t.Helper()
-	for range 3000 {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
 		c.settle()
 		if cond() {
 			return
 		}
+		runtime.Gosched()
 		for _, nd := range c.nodes() {
 			nd.r.Tick()
 		}
 	}
 	c.t.Fatalf("timed out waiting for %s", what)
+}
+
+// waitFor polls cond without ticking (time stands still for raft).
+func (c *cluster) waitFor(what string, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // leader waits for a leader every running node agrees on.

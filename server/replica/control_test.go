@@ -80,7 +80,10 @@ func TestMembershipLearnerPromoteRemove(t *testing.T) {
 	if !slices.Equal(cs.GetVoters(), []uint64{1, 2, 3, 4}) || len(cs.GetLearners()) != 0 {
 		t.Fatalf("after promote: %v", cs)
 	}
-	removed := c.follower(ld).id
+	removed := uint64(1)
+	for removed == ld.id {
+		removed++
+	}
 	cs = c.changeMembership(ld, change(raftpb.ConfChangeRemoveNode, removed))
 	if slices.Contains(cs.GetVoters(), removed) || len(cs.GetVoters()) != 3 {
 		t.Fatalf("after remove %d: %v", removed, cs)
@@ -95,15 +98,16 @@ func TestMembershipLearnerPromoteRemove(t *testing.T) {
 
 func TestChangeMembershipOneAtATime(t *testing.T) {
 	c := newCluster(t, nil)
-	c.bootstrap(1)
+	c.bootstrap(3)
 	ld := c.leader()
-	c.net.setHold(func(*raftpb.Message) bool { return true }) // nothing leaves
+	c.net.setHold(func(*raftpb.Message) bool { return true }) // nothing commits
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// A change to a 2-voter group cannot commit while node 2 is unreachable.
-	first := async(func() { _, _ = ld.r.ChangeMembership(ctx, change(raftpb.ConfChangeAddNode, 2)) })
-	c.tickUntil("first change pending", func() bool {
-		_, err := ld.r.ChangeMembership(ctx, change(raftpb.ConfChangeAddNode, 3))
+	first := async(func() { _, _ = ld.r.ChangeMembership(ctx, change(raftpb.ConfChangeAddLearnerNode, 4)) })
+	probe, stop := context.WithCancel(context.Background())
+	stop() // the probe never waits: it only sees whether a change is pending
+	c.waitFor("first change pending", func() bool {
+		_, err := ld.r.ChangeMembership(probe, change(raftpb.ConfChangeAddLearnerNode, 5))
 		return errors.Is(err, replica.ErrConfChangePending)
 	})
 	cancel()
@@ -155,7 +159,7 @@ func TestConcurrentReadsShareRounds(t *testing.T) {
 			errs <- err
 		}()
 	}
-	c.tickUntil("readers queued", func() bool { return replica.ReadWaiters(f.r) == readers })
+	c.waitFor("readers queued", func() bool { return replica.ReadWaiters(f.r) == readers })
 	c.net.release()
 	c.tickUntil("reads done", async(wg.Wait))
 	close(errs)

@@ -54,7 +54,10 @@
 // Raft snapshots carry metadata only. When raft sends MsgSnap, the transport
 // streams the sender's state with Replica.WriteSnapshot (the state is at or
 // after the snapshot's index); the receiver's StepSnapshot restores it on
-// the loop goroutine and then steps the message.
+// the loop goroutine and then steps the message. Waiters for proposals and
+// conf changes pending at that moment fail with ErrOutcomeUnknown: the
+// entries the snapshot covers are never applied here, so their results are
+// not known (callers retry; commands are exactly-once).
 //
 // # Restart
 //

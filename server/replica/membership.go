@@ -21,8 +21,13 @@ func (r *Replica) ChangeMembership(ctx context.Context, cc *raftpb.ConfChangeV2)
 		return nil, ErrConfChangePending
 	}
 	defer r.confW.release(id)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	cc = proto.Clone(cc).(*raftpb.ConfChangeV2)
-	cc.Context = encodeID(id)
+	// The proposal ID goes in front of the caller's context; apply strips
+	// it again, so the state machine sees the context it was given.
+	cc.Context = append(encodeID(id), cc.Context...)
 	err := r.control(ctx, func() {
 		if err := r.loop.rn.ProposeConfChange(cc); err != nil {
 			r.confW.fail(id, r.dropReason())
@@ -76,6 +81,15 @@ func (w *confWaiter) deliver(id uint64, cs *raftpb.ConfState) {
 }
 
 func (w *confWaiter) fail(id uint64, err error) { w.send(id, confResult{err: err}) }
+
+func (w *confWaiter) failPending(err error) {
+	w.mu.Lock()
+	id := w.id
+	w.mu.Unlock()
+	if id != 0 {
+		w.fail(id, err)
+	}
+}
 
 func (w *confWaiter) send(id uint64, res confResult) {
 	w.mu.Lock()

@@ -162,3 +162,14 @@ func (s *waiterSet) deliver(id uint64, res result) {
 		ch <- res
 	}
 }
+
+// failAll fails every waiter (their entries' results are unknowable).
+func (s *waiterSet) failAll(err error) {
+	s.mu.Lock()
+	m := s.m
+	s.m = make(map[uint64]chan result)
+	s.mu.Unlock()
+	for _, ch := range m {
+		ch <- result{err: err}
+	}
+}

@@ -109,13 +109,23 @@ func (r *Replica) maybeSnapshot() error {
 	if err := r.cfg.Log.CreateSnapshot(l.applied, l.confState); err != nil {
 		return fmt.Errorf("replica: create snapshot at %d: %w", l.applied, err)
 	}
+	confChanged := l.confChanged
 	l.snapIndex, l.confChanged = l.applied, false
-	if !periodic || l.applied <= r.cfg.CompactKeep {
+	upTo := uint64(0)
+	switch {
+	case confChanged:
+		// A replica added by this change starts with no state: compact the
+		// whole applied log so it catches up from a state snapshot, never
+		// by replaying entries onto an empty state machine.
+		upTo = l.applied
+	case periodic && l.applied > r.cfg.CompactKeep:
+		upTo = l.applied - r.cfg.CompactKeep
+	default:
 		return nil
 	}
-	err := r.cfg.Log.Compact(l.applied - r.cfg.CompactKeep)
+	err := r.cfg.Log.Compact(upTo)
 	if err != nil && !errors.Is(err, raft.ErrCompacted) {
-		return fmt.Errorf("replica: compact to %d: %w", l.applied-r.cfg.CompactKeep, err)
+		return fmt.Errorf("replica: compact to %d: %w", upTo, err)
 	}
 	return nil
 }

@@ -230,3 +230,32 @@ func TestRestartNeitherReappliesNorSkips(t *testing.T) {
 		}
 	}
 }
+
+func TestWaiterCoveredBySnapshotGetsOutcomeUnknown(t *testing.T) {
+	c := newCluster(t, func(cfg *replica.Config) { cfg.SnapshotEntries, cfg.CompactKeep = 10, 2 })
+	c.bootstrap(3)
+	ld := c.leader()
+	lag := c.follower(ld)
+	// lag still reaches the leader but hears nothing back: its forwarded
+	// proposal commits without it.
+	c.net.cutInbound(lag.id, []uint64{1, 2, 3})
+	var err error
+	done := async(func() { _, _, err = lag.r.Propose(context.Background(), []byte("from-lag")) })
+	c.settle()
+	c.waitFor("lag's proposal applied at the leader", func() bool {
+		c.settle()
+		return slices.Contains(ld.sm.Payloads(), "from-lag")
+	})
+	c.proposeAll(ld, payloads("more", 30)...) // the leader compacts past lag
+	c.net.heal()
+	c.tickUntil("lag's waiter returns", done)
+	if !errors.Is(err, replica.ErrOutcomeUnknown) {
+		t.Fatalf("waiter covered by a snapshot got %v, want ErrOutcomeUnknown", err)
+	}
+	for _, p := range c.converged() {
+		if p == "from-lag" {
+			return
+		}
+	}
+	t.Fatal("lag's proposal was not applied")
+}

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -12,6 +13,11 @@ import (
 // Step hands a message from a peer to raft. It blocks while the receive
 // queue (recvQueueLen) is full: back-pressure on the sending stream.
 func (r *Replica) Step(ctx context.Context, m *raftpb.Message) error {
+	if m.GetType() == raftpb.MsgSnap {
+		// Without its state stream raft would skip entries the state
+		// machine never saw.
+		return errors.New("replica: MsgSnap must come through StepSnapshot")
+	}
 	select {
 	case r.recvc <- m:
 		return nil
@@ -97,6 +103,10 @@ func (r *Replica) stepSnapshotOnLoop(m *raftpb.Message, data io.Reader) error {
 			return ErrStopped
 		}
 		r.applied.set(max(l.applied, l.smApplied))
+		// Entries the snapshot covers are never applied here, so waiters
+		// for them would never wake.
+		r.props.failAll(ErrOutcomeUnknown)
+		r.confW.failPending(ErrOutcomeUnknown)
 	}
 	r.step(m)
 	return nil

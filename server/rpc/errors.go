@@ -22,6 +22,11 @@ const (
 	reasonNoLeader = "NO_LEADER"
 	reasonNoQuorum = "NO_QUORUM"
 	reasonStopped  = "STOPPED"
+	// reasonUnknown: the command may or may not have been applied (a
+	// snapshot replaced the state under it); a retry with the same
+	// (client ID, seq) returns its first outcome.
+	reasonUnknown = "OUTCOME_UNKNOWN"
+	reasonBusy    = "CONF_CHANGE_PENDING"
 )
 
 // codeOf is the one table from errno to gRPC code.
@@ -87,6 +92,10 @@ func toStatus(err error, leader string) error {
 		return errnoStatus(ne.Errno, err.Error())
 	case errors.Is(err, replica.ErrNoLeader):
 		return clusterStatus(reasonNoLeader, "unavailable: no leader", leader)
+	case errors.Is(err, replica.ErrOutcomeUnknown):
+		return clusterStatus(reasonUnknown, "unavailable: outcome unknown, retry", leader)
+	case errors.Is(err, replica.ErrConfChangePending):
+		return clusterStatus(reasonBusy, "unavailable: another membership change is in progress", leader)
 	case errors.Is(err, replica.ErrStopped):
 		return clusterStatus(reasonStopped, "unavailable: node stopped", leader)
 	case errors.Is(err, errNoQuorum):

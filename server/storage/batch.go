@@ -9,24 +9,37 @@ import (
 
 // Batch is one atomic write to a shard's state: the namespace's Tx. Reads
 // see the committed state plus the batch's own writes. A Batch is used by
-// one goroutine; nothing is visible to others until Commit.
+// one goroutine, and while it is open no one else writes the shard's state
+// (the state machine applies on one goroutine); nothing is visible to
+// others until Commit.
 //
-// Reads of keys this batch wrote are served from a map; other reads go to
-// the DB. Writes go both to the map and to an indexed Pebble batch, whose
-// iterator merges them over the DB for Scan.
+// Writes are held in a map, one entry per key, so that keys rewritten by
+// many commands of a batch (the parent directory, counters, sessions)
+// reach Pebble once, and a key created and deleted within the batch (an
+// exactly-once result acknowledged by the next command) not at all. Reads
+// of written keys are served from the map; other reads go to the DB, and a
+// key found absent there is remembered as absent. The Pebble batch is built
+// at Commit; a Scan that must see this batch's writes first replays them
+// into an indexed Pebble batch, whose iterator merges them over the DB, and
+// from then on writes go to both.
 type Batch struct {
 	e      *Engine
 	shard  uint64
-	wb     *pebble.Batch      // indexed; nil once committed or closed
-	writes map[string]pending // full DB key -> the latest write of this batch
+	done   bool               // committed or closed
+	ib     *pebble.Batch      // indexed batch, once a Scan needed one
+	writes map[string]pending // full DB key -> this batch's view of it
+	nwrite int                // writes made (the map also holds keys read as absent)
 	key    []byte             // scratch for full keys, rebuilt by every call
 	vals   arena              // copies of written and read values
 }
 
-// pending is a write held by a batch: a value, or a deletion.
+// pending is what a batch knows of a key: its latest write (a value or a
+// deletion), or that the DB does not hold it.
 type pending struct {
-	value   []byte
-	deleted bool
+	value    []byte
+	deleted  bool // deleted by this batch, or absent (see dbAbsent)
+	written  bool // written by this batch
+	dbAbsent bool // the committed state does not hold the key
 }
 
 var (
@@ -41,7 +54,7 @@ func (e *Engine) NewBatch(shard uint64) *Batch {
 	if w == nil {
 		w = make(map[string]pending, 64)
 	}
-	return &Batch{e: e, shard: shard, wb: e.db.NewIndexedBatch(), writes: w}
+	return &Batch{e: e, shard: shard, writes: w}
 }
 
 // Get reads a namespace key. The value is valid until the batch is closed;
@@ -49,8 +62,8 @@ func (e *Engine) NewBatch(shard uint64) *Batch {
 func (b *Batch) Get(key []byte) ([]byte, bool, error) { return b.get(ksNamespace, key) }
 
 // Scan calls fn for each namespace key in [start, end) in ascending order,
-// this batch's writes included; end nil = to the end of the keyspace. Writes
-// made by fn are not seen by the running scan.
+// this batch's writes included; end nil = to the end of the keyspace. fn
+// must not write to the batch.
 func (b *Batch) Scan(start, end []byte, fn func(key, value []byte) bool) error {
 	return b.scan(ksNamespace, start, end, fn)
 }
@@ -78,19 +91,27 @@ func (b *Batch) DeleteSys(key []byte) error { return b.del(ksSys, key) }
 // SetApplied records the index and term of the last entry this batch
 // applies, so that the applied index commits atomically with the state.
 func (b *Batch) SetApplied(index, term uint64) error {
-	if b.wb == nil {
-		return errBatchDone
-	}
-	return b.wb.Set(keyspaceStart(b.shard, ksApplied), encodeIndexTerm(index, term), nil)
+	return b.put(ksApplied, nil, encodeIndexTerm(index, term))
 }
 
 // Commit writes the batch atomically; with sync it is durable on return.
-// The batch cannot be written after Commit.
+// The batch cannot be used after Commit.
 func (b *Batch) Commit(sync bool) error {
-	if b.wb == nil {
+	if b.done {
 		return errBatchDone
 	}
-	err := b.e.commit(b.wb, sync)
+	wb := b.ib
+	if wb == nil {
+		wb = b.e.db.NewBatch()
+		if err := b.replay(wb); err != nil {
+			_ = wb.Close()
+			b.release()
+			return err
+		}
+	}
+	b.ib = nil
+	err := b.e.commit(wb, sync)
+	_ = wb.Close() // only reports misuse of an already closed batch
 	b.release()
 	return err
 }
@@ -103,11 +124,14 @@ func (b *Batch) Close() error {
 }
 
 func (b *Batch) release() {
-	if b.wb == nil {
+	if b.done {
 		return
 	}
-	_ = b.wb.Close() // only reports misuse of an already closed batch
-	b.wb = nil
+	b.done = true
+	if b.ib != nil {
+		_ = b.ib.Close()
+		b.ib = nil
+	}
 	if len(b.writes) <= 1<<16 { // keep the pool from pinning huge maps
 		clear(b.writes)
 		b.e.writeMaps.Put(b.writes)
@@ -115,50 +139,87 @@ func (b *Batch) release() {
 	b.writes = nil
 }
 
+// replay adds the batch's writes to wb: the latest per key, and nothing for
+// keys that end deleted but were never in the DB.
+func (b *Batch) replay(wb *pebble.Batch) error {
+	for k, p := range b.writes {
+		var op *pebble.DeferredBatchOp
+		switch {
+		case !p.written || (p.deleted && p.dbAbsent):
+			continue
+		case p.deleted:
+			op = wb.DeleteDeferred(len(k))
+		default:
+			op = wb.SetDeferred(len(k), len(p.value))
+			copy(op.Value, p.value)
+		}
+		copy(op.Key, k)
+		if err := op.Finish(); err != nil {
+			return fmt.Errorf("storage: batch: %w", err)
+		}
+	}
+	return nil
+}
+
 func (b *Batch) get(ks keyspace, key []byte) ([]byte, bool, error) {
-	if b.wb == nil {
+	if b.done {
 		return nil, false, errBatchDone
 	}
 	b.key = appendKey(b.key[:0], b.shard, ks, key)
 	if p, ok := b.writes[string(b.key)]; ok {
 		return p.value, !p.deleted, nil
 	}
-	return getCopy(b.e.db, b.key, &b.vals)
+	v, ok, err := getCopy(b.e.db, b.key, &b.vals)
+	if err == nil && !ok {
+		b.writes[string(b.key)] = pending{deleted: true, dbAbsent: true}
+	}
+	return v, ok, err
 }
 
 func (b *Batch) put(ks keyspace, key, value []byte) error {
-	if b.wb == nil {
+	if b.done {
 		return errBatchDone
 	}
 	b.key = appendKey(b.key[:0], b.shard, ks, key)
-	if err := b.wb.Set(b.key, value, nil); err != nil {
-		return fmt.Errorf("storage: put: %w", err)
+	prev := b.writes[string(b.key)]
+	b.writes[string(b.key)] = pending{value: b.vals.copy(value), written: true, dbAbsent: prev.dbAbsent}
+	b.nwrite++
+	if b.ib != nil {
+		if err := b.ib.Set(b.key, value, nil); err != nil {
+			return fmt.Errorf("storage: put: %w", err)
+		}
 	}
-	b.writes[string(b.key)] = pending{value: b.vals.copy(value)}
 	return nil
 }
 
 func (b *Batch) del(ks keyspace, key []byte) error {
-	if b.wb == nil {
+	if b.done {
 		return errBatchDone
 	}
 	b.key = appendKey(b.key[:0], b.shard, ks, key)
-	if err := b.wb.Delete(b.key, nil); err != nil {
-		return fmt.Errorf("storage: delete: %w", err)
+	prev := b.writes[string(b.key)]
+	b.writes[string(b.key)] = pending{deleted: true, written: true, dbAbsent: prev.dbAbsent}
+	b.nwrite++
+	if b.ib != nil {
+		if err := b.ib.Delete(b.key, nil); err != nil {
+			return fmt.Errorf("storage: delete: %w", err)
+		}
 	}
-	b.writes[string(b.key)] = pending{deleted: true}
 	return nil
 }
 
 func (b *Batch) scan(ks keyspace, start, end []byte, fn func(key, value []byte) bool) error {
-	if b.wb == nil {
+	if b.done {
 		return errBatchDone
 	}
 	var r interface {
 		NewIter(*pebble.IterOptions) (*pebble.Iterator, error)
 	} = b.e.db
-	if len(b.writes) > 0 {
-		r = b.wb // merges this batch's writes over the DB
+	if b.nwrite > 0 {
+		if err := b.index(); err != nil {
+			return err
+		}
+		r = b.ib // merges this batch's writes over the DB
 	}
 	lo, hi := scanBounds(b.shard, ks, start, end)
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
@@ -166,6 +227,20 @@ func (b *Batch) scan(ks keyspace, start, end []byte, fn func(key, value []byte) 
 		return fmt.Errorf("storage: scan: %w", err)
 	}
 	return iterate(it, fn)
+}
+
+// index builds the indexed batch a merged Scan needs.
+func (b *Batch) index() error {
+	if b.ib != nil {
+		return nil
+	}
+	ib := b.e.db.NewIndexedBatch()
+	if err := b.replay(ib); err != nil {
+		_ = ib.Close()
+		return err
+	}
+	b.ib = ib
+	return nil
 }
 
 // iterate runs fn over every key of a bounded iterator, stripping the

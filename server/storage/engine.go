@@ -22,10 +22,16 @@ type Options struct {
 }
 
 const (
-	defaultCacheBytes = 64 << 20
-	memTableBytes     = 64 << 20 // large memtables: fewer flushes under bulk apply
-	bloomBitsPerKey   = 10       // ~1% false positives: a Get for an absent name rarely touches a table
+	defaultCacheBytes = 128 << 20
+	bloomBitsPerKey   = 10 // ~1% false positives: a Get for an absent name rarely touches a table
 )
+
+// memTableBytes sizes memtables from the block cache: Pebble reserves the
+// memory of live memtables (up to about three) inside the block cache, so
+// memtables near the cache size would leave no room for blocks.
+func memTableBytes(cache int64) uint64 {
+	return uint64(min(max(cache/8, 1<<20), 64<<20))
+}
 
 // Engine is one node's Pebble database, holding every shard's state, Raft
 // log and hard state. Its methods are safe for concurrent use.
@@ -63,7 +69,7 @@ func pebbleOptions(opts Options, log *slog.Logger) *pebble.Options {
 	o := &pebble.Options{
 		FS:                         opts.FS,
 		CacheSize:                  cache,
-		MemTableSize:               memTableBytes,
+		MemTableSize:               memTableBytes(cache),
 		FormatMajorVersion:         pebble.FormatNewest,
 		Logger:                     pebbleLogger{log: log},
 		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },

@@ -1,16 +1,19 @@
 package storage
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
 )
 
 // View is a consistent point-in-time read of one shard's state: the
-// namespace's Reader. A View pins old versions in Pebble, so keep it short
-// and Close it. A View is used by one goroutine at a time.
+// namespace's Reader. It is built on one Pebble iterator, which sees the
+// DB as of its creation and pins the memtables and tables of that moment,
+// so keep a View short and Close it. A View is used by one goroutine at a
+// time.
 type View struct {
-	snap    *pebble.Snapshot
+	it      *pebble.Iterator // over the shard's state; nil once closed
 	shard   uint64
 	applied uint64
 	term    uint64
@@ -20,13 +23,25 @@ type View struct {
 
 // View opens a point-in-time reader of the shard's committed state.
 func (e *Engine) View(shard uint64) (*View, error) {
-	snap := e.db.NewSnapshot()
-	index, term, err := readApplied(snap, shard)
+	it, err := e.db.NewIter(&pebble.IterOptions{
+		LowerBound: keyspaceStart(shard, ksApplied),
+		UpperBound: keyspaceStart(shard, ksStateEnd),
+	})
 	if err != nil {
-		_ = snap.Close()
+		return nil, fmt.Errorf("storage: view: %w", err)
+	}
+	v := &View{it: it, shard: shard}
+	val, ok, err := v.getFull(keyspaceStart(shard, ksApplied))
+	if ok && err == nil {
+		if v.applied, v.term, ok = decodeIndexTerm(val); !ok {
+			err = fmt.Errorf("storage: shard %d: corrupt applied index (%d bytes)", shard, len(val))
+		}
+	}
+	if err != nil {
+		_ = v.Close()
 		return nil, err
 	}
-	return &View{snap: snap, shard: shard, applied: index, term: term}, nil
+	return v, nil
 }
 
 // Applied is the applied index of the state this view sees.
@@ -54,11 +69,11 @@ func (v *View) ScanSys(start, end []byte, fn func(key, value []byte) bool) error
 
 // Close releases the view. It is safe to call more than once.
 func (v *View) Close() error {
-	if v.snap == nil {
+	if v.it == nil {
 		return nil
 	}
-	err := v.snap.Close()
-	v.snap = nil
+	err := v.it.Close()
+	v.it = nil
 	if err != nil {
 		return fmt.Errorf("storage: close view: %w", err)
 	}
@@ -66,21 +81,42 @@ func (v *View) Close() error {
 }
 
 func (v *View) get(ks keyspace, key []byte) ([]byte, bool, error) {
-	if v.snap == nil {
+	if v.it == nil {
 		return nil, false, errViewClosed
 	}
 	v.key = appendKey(v.key[:0], v.shard, ks, key)
-	return getCopy(v.snap, v.key, &v.vals)
+	return v.getFull(v.key)
+}
+
+// getFull is a point read: with the default comparer a key's prefix is the
+// whole key, so SeekPrefixGE consults bloom filters and finds only key.
+func (v *View) getFull(key []byte) ([]byte, bool, error) {
+	if !v.it.SeekPrefixGE(key) || !bytes.Equal(v.it.Key(), key) {
+		if err := v.it.Error(); err != nil {
+			return nil, false, fmt.Errorf("storage: get: %w", err)
+		}
+		return nil, false, nil
+	}
+	val, err := v.it.ValueAndErr()
+	if err != nil {
+		return nil, false, fmt.Errorf("storage: get: %w", err)
+	}
+	return v.vals.copy(val), true, nil
 }
 
 func (v *View) scan(ks keyspace, start, end []byte, fn func(key, value []byte) bool) error {
-	if v.snap == nil {
+	if v.it == nil {
 		return errViewClosed
 	}
 	lo, hi := scanBounds(v.shard, ks, start, end)
-	it, err := v.snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	it, err := v.clone(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return fmt.Errorf("storage: scan: %w", err)
 	}
 	return iterate(it, fn)
+}
+
+// clone opens another iterator on the view's point in time.
+func (v *View) clone(o *pebble.IterOptions) (*pebble.Iterator, error) {
+	return v.it.Clone(pebble.CloneOptions{IterOptions: o})
 }
