@@ -42,6 +42,9 @@ type Config struct {
 	// NoQuorumAfter: with no leader heard from for this long, writes and
 	// STRONG reads fail at once (default: 3 election timeouts, at least 3 s).
 	NoQuorumAfter time.Duration
+	// NoReadLease makes every STRONG read take a heartbeat round with a
+	// quorum (raft's ReadOnlySafe) instead of trusting the leader's lease.
+	NoReadLease bool
 	// MetricsListen serves Prometheus metrics at /metrics ("" = off);
 	// Pprof adds /debug/pprof there.
 	MetricsListen string

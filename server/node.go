@@ -140,6 +140,7 @@ func (n *Node) open(ctx context.Context) error {
 		Log: metrics.LogStore{LogStore: log, M: n.metrics}, SM: metrics.StateMachine{StateMachine: n.fsm, M: n.metrics},
 		TickInterval: n.cfg.TickInterval, ElectionTicks: n.cfg.ElectionTicks, HeartbeatTicks: n.cfg.HeartbeatTicks,
 		SnapshotEntries: n.cfg.SnapshotEntries, CompactKeep: n.cfg.CompactKeep, Logger: n.log,
+		LeaseReads: !n.cfg.NoReadLease,
 	})
 	if err != nil {
 		return err

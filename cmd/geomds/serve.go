@@ -14,7 +14,7 @@ import (
 type serveFlags struct {
 	name, site, dataDir, listen, initialCluster, chunkStore, rtt, logLevel, logFormat string
 	metricsListen                                                                     string
-	join, pprof                                                                       bool
+	join, pprof, noReadLease                                                          bool
 	snapshotEntries, compactKeep                                                      uint64
 	tick                                                                              time.Duration
 	electionTicks, heartbeatTicks                                                     int
@@ -63,6 +63,7 @@ func serveCmd() *cobra.Command {
 	fl.IntVar(&f.heartbeatTicks, "heartbeat-ticks", 0, "heartbeat in ticks (default ≈ the largest RTT)")
 	fl.StringVar(&f.metricsListen, "metrics-listen", "", "HOST:PORT to serve Prometheus metrics at /metrics (default off)")
 	fl.BoolVar(&f.pprof, "pprof", false, "also serve /debug/pprof on --metrics-listen")
+	fl.BoolVar(&f.noReadLease, "no-read-lease", false, "STRONG reads confirm leadership with a quorum round instead of the leader's lease")
 	addLogFlags(fl, &f.logLevel, &f.logFormat)
 	return cmd
 }
@@ -85,7 +86,7 @@ func (f *serveFlags) config() (server.Config, error) {
 		InitialCluster: peers, Join: f.join, ChunkStore: f.chunkStore, RTT: rtt,
 		TickInterval: f.tick, ElectionTicks: f.electionTicks, HeartbeatTicks: f.heartbeatTicks,
 		SnapshotEntries: f.snapshotEntries, CompactKeep: f.compactKeep, Logger: logger,
-		MetricsListen: f.metricsListen, Pprof: f.pprof,
+		MetricsListen: f.metricsListen, Pprof: f.pprof, NoReadLease: f.noReadLease,
 	}, nil
 }
 

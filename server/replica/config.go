@@ -37,6 +37,14 @@ type Config struct {
 	// proposals (default 64 MiB).
 	MaxUncommittedEntriesSize uint64
 
+	// LeaseReads answers ReadIndex from the leader's lease instead of a
+	// heartbeat round: a STRONG read at the leader costs no round trip and
+	// one at a follower costs one. It relies on CheckQuorum (a leader cut
+	// off from a quorum steps down within an election timeout, before any
+	// other node may be elected) and on clocks that run at about the same
+	// rate; the lease is not used while a leader transfer is in progress.
+	LeaseReads bool
+
 	Logger *slog.Logger // default slog.Default()
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 )
 
@@ -101,6 +102,9 @@ func (r *Replica) step(m *raftpb.Message) {
 	if fromLeader(m) && m.GetTerm() >= r.loop.term {
 		r.contact.Store(time.Now().UnixNano())
 	}
+	if m.GetType() == raftpb.MsgReadIndex && r.leaseUnsafe() {
+		return // the follower's read round is reissued after a timeout
+	}
 	if err := r.loop.rn.Step(m); err != nil {
 		r.log.Debug("step ignored", "type", m.GetType().String(), "from", m.GetFrom(), "err", err)
 	}
@@ -126,4 +130,16 @@ func (r *Replica) control(ctx context.Context, f func()) error {
 	case <-r.stopped:
 		return ErrStopped
 	}
+}
+
+// leaseUnsafe: with lease reads, a leader that is handing leadership over
+// must not answer reads from its lease — the transferee campaigns at once,
+// without waiting out the lease, and may commit writes this leader has not
+// seen.
+func (r *Replica) leaseUnsafe() bool {
+	if !r.cfg.LeaseReads {
+		return false
+	}
+	st := r.loop.rn.BasicStatus()
+	return st.RaftState == raft.StateLeader && st.LeadTransferee != raft.None
 }

@@ -76,7 +76,7 @@ func (r *Replica) maybeStartRead() {
 		return
 	}
 	readers := r.reads.take()
-	if l.lead == raft.None {
+	if l.lead == raft.None || r.leaseUnsafe() {
 		failReaders(readers, ErrNoLeader)
 		return
 	}

@@ -140,7 +140,12 @@ func (r *Replica) initLoop() error {
 // apply skips entries the state machine already holds.
 func (r *Replica) raftConfig() *raft.Config {
 	c := r.cfg
+	readOnly := raft.ReadOnlySafe
+	if c.LeaseReads {
+		readOnly = raft.ReadOnlyLeaseBased
+	}
 	return &raft.Config{
+		ReadOnlyOption:            readOnly,
 		ID:                        c.ID,
 		ElectionTick:              c.ElectionTicks,
 		HeartbeatTick:             c.HeartbeatTicks,
