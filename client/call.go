@@ -29,9 +29,10 @@ func (c *Client) invoke(ctx context.Context, method string, kind callKind, fn rp
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
 	ctx = c.outgoing(ctx)
-	var last *Error
-	attempt := 0
+	var last, noQuorum *Error
+	attempt, noQuorumRounds := 0, 0
 	for round := 0; ; round++ {
+		roundNoQuorum := false
 		for _, ep := range c.order(kind == mutateCall) {
 			e := c.attempt(ctx, method, attempt, kind, ep, fn)
 			attempt++
@@ -44,12 +45,31 @@ func (c *Client) invoke(ctx context.Context, method string, kind callKind, fn rp
 				return e
 			}
 			last = e
+			if e.reason == reasonNoQuorum {
+				noQuorum, roundNoQuorum = e, true
+			}
+		}
+		// Degraded mode: when every reachable node says it has no quorum,
+		// round after round, say so instead of retrying until the deadline.
+		if roundNoQuorum {
+			noQuorumRounds++
+		}
+		if noQuorumRounds >= noQuorumGiveUp {
+			return noQuorum
 		}
 		if !sleep(ctx, backoff(round)) {
 			return timeoutError(ctx, last)
 		}
 	}
 }
+
+// noQuorumGiveUp rounds in which the reachable nodes reported no quorum end
+// a call with that error (the nodes wait for their own no-quorum timeout
+// before saying so, so these rounds span a real outage, not an election).
+const (
+	noQuorumGiveUp = 3
+	reasonNoQuorum = "NO_QUORUM"
+)
 
 // attempt runs fn once on ep, bounded by AttemptTimeout, and records the
 // outcome for routing and Explain.
@@ -93,7 +113,7 @@ func retryable(e *Error, kind callKind) bool {
 	switch {
 	case retryReasons[e.reason], e.code == codes.Unavailable:
 		return true
-	case e.code == codes.DeadlineExceeded, e.code == codes.Canceled:
+	case e.code == codes.DeadlineExceeded:
 		return kind != adminCall
 	}
 	return false

@@ -1,0 +1,153 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/geomds/geomds/client"
+	pb "github.com/geomds/geomds/proto/geomdspb"
+	"github.com/geomds/geomds/server"
+	"github.com/geomds/geomds/server/servertest"
+)
+
+var wanRTT = server.RTT{{"east", "west"}: 30 * time.Millisecond, {"east", "north"}: 40 * time.Millisecond, {"west", "north"}: 35 * time.Millisecond}
+
+func siteClient(t *testing.T, c *servertest.Cluster, site string, cons pb.Consistency, timeout time.Duration) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl, err := client.New(ctx, client.Config{Endpoints: c.Endpoints(), Site: site, Creds: &pb.Creds{},
+		Consistency: cons, MaxStaleness: time.Minute, RequestTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+// TestLocalReadsAndDegradedMode: STALE and SESSION reads are served by the
+// caller's own site; when the site is cut off from the leader, STALE reads
+// go on (saying how stale they are) while writes and STRONG reads fail at
+// once with "no quorum" instead of hanging.
+func TestLocalReadsAndDegradedMode(t *testing.T) {
+	c := servertest.Start(t, servertest.Options{RTT: wanRTT})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	east := siteClient(t, c, "east", pb.Consistency_STRONG, 30*time.Second)
+	if err := east.TransferLeader(ctx, 1, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := east.MkdirAll(ctx, "/shared/a", 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	west := siteClient(t, c, "west", pb.Consistency_SESSION, 30*time.Second)
+	if _, err := west.Mkdir(ctx, "/shared/from-west", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := west.Stat(ctx, "/shared/from-west"); err != nil {
+		t.Fatalf("SESSION read of the client's own write: %v", err)
+	}
+	if m := west.LastMeta(); m.GetNode() != "n2" || m.GetConsistency() != pb.Consistency_SESSION {
+		t.Fatalf("SESSION read served by %s as %v, want n2 (west) as SESSION", m.GetNode(), m.GetConsistency())
+	}
+
+	stale := siteClient(t, c, "west", pb.Consistency_STALE, 5*time.Second)
+	waitFor(t, ctx, "STALE read at west sees /shared/a", func() error {
+		_, err := stale.Stat(ctx, "/shared/a")
+		return err
+	})
+	if m := stale.LastMeta(); m.GetNode() != "n2" || m.GetConsistency() != pb.Consistency_STALE {
+		t.Fatalf("STALE read served by %s as %v, want n2 as STALE", m.GetNode(), m.GetConsistency())
+	}
+
+	// Cut west off: the other two sites go down.
+	c.StopNode(0)
+	c.StopNode(2)
+	var st *pb.ReplyMeta
+	waitFor(t, ctx, "STALE read at west, with a staleness bound, while the others are down", func() error {
+		if _, err := stale.Stat(ctx, "/shared/from-west"); err != nil {
+			return err
+		}
+		if st = stale.LastMeta(); st.GetNode() != "n2" || st.GetStalenessNs() < int64(100*time.Millisecond) {
+			return fmt.Errorf("served as %+v", st)
+		}
+		return nil
+	})
+	strong := siteClient(t, c, "west", pb.Consistency_STRONG, 8*time.Second)
+	waitFor(t, ctx, "STRONG read at west fails with no quorum", func() error {
+		_, err := strong.Stat(ctx, "/shared/a")
+		if err == nil {
+			return fmt.Errorf("STRONG read succeeded without a quorum")
+		}
+		if client.ErrnoOf(err) != pb.Errno_EAGAIN || !strings.Contains(err.Error(), "no quorum") {
+			return fmt.Errorf("STRONG read error %v, want EAGAIN no quorum", err)
+		}
+		return nil
+	})
+	_, err := strong.Mkdir(ctx, "/shared/nope", 0o755)
+	if client.ErrnoOf(err) != pb.Errno_EAGAIN {
+		t.Fatalf("write without a quorum: %v, want EAGAIN", err)
+	}
+}
+
+// TestSetHomeMovesLeader: set-home moves leadership to the home site while a
+// writer keeps writing; no write fails.
+func TestSetHomeMovesLeader(t *testing.T) {
+	c := servertest.Start(t, servertest.Options{RTT: wanRTT})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cl := siteClient(t, c, "east", pb.Consistency_STRONG, 30*time.Second)
+	if err := cl.TransferLeader(ctx, 1, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.MkdirAll(ctx, "/w", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var failed atomic.Int64
+	var wrote atomic.Int64
+	wctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; wctx.Err() == nil; i++ {
+			if _, err := cl.Mkdir(wctx, fmt.Sprintf("/w/d%d", i), 0o755); err != nil && wctx.Err() == nil {
+				failed.Add(1)
+				t.Logf("write failed during the move: %v", err)
+			} else if err == nil {
+				wrote.Add(1)
+			}
+		}
+	}()
+	if _, err := cl.Mutate(ctx, &pb.Command{Op: &pb.Command_SetHome{SetHome: &pb.SetHome{Site: "west"}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "leader moves to west", func() error {
+		if i := c.Leader(); i != 1 {
+			return fmt.Errorf("leader is node %d", i)
+		}
+		return nil
+	})
+	n := wrote.Load()
+	for wrote.Load() < n+10 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d writes failed while the home moved", failed.Load())
+	}
+	st, err := cl.Status(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Shards[0].HomeSite != "west" || st.Shards[0].Leader != "n2" {
+		t.Fatalf("status: home %q leader %q", st.Shards[0].HomeSite, st.Shards[0].Leader)
+	}
+}
