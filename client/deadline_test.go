@@ -57,9 +57,9 @@ func TestRequestAndAttemptTimeout(t *testing.T) {
 func TestRetryUntilDeadline(t *testing.T) {
 	n := startNode(t, "a", "east")
 	n.set(func(n *fakeNode) {
-		n.onMutate = func(*pb.Command) error { return infoStatus(codes.Internal, "NO_QUORUM", "no quorum", nil) }
+		n.onMutate = func(*pb.Command) error { return infoStatus(codes.Unavailable, "NO_LEADER", "no leader", nil) }
 	})
-	c := newTestClient(t, Config{RequestTimeout: 500 * time.Millisecond}, n)
+	c := newTestClient(t, Config{RequestTimeout: 2 * time.Second}, n)
 	_, err := c.Mutate(context.Background(), mkdirCmd("/d"))
 	if ErrnoOf(err) != pb.Errno_ETIMEDOUT || len(n.mutations()) < 2 {
 		t.Fatalf("err = %v after %d attempts", err, len(n.mutations()))
@@ -68,5 +68,41 @@ func TestRetryUntilDeadline(t *testing.T) {
 		if m.Seq != 1 {
 			t.Fatalf("retry with seq %d", m.Seq)
 		}
+	}
+}
+
+// When every node says it has no quorum, round after round, the call ends
+// with that error instead of retrying until its deadline (degraded mode).
+func TestNoQuorumEndsEarly(t *testing.T) {
+	n := startNode(t, "a", "east")
+	n.set(func(n *fakeNode) {
+		n.onMutate = func(*pb.Command) error {
+			return infoStatus(codes.Unavailable, "NO_QUORUM", "unavailable: no quorum reachable from site east", nil)
+		}
+	})
+	c := newTestClient(t, Config{RequestTimeout: 30 * time.Second}, n)
+	start := time.Now()
+	_, err := c.Mutate(context.Background(), mkdirCmd("/d"))
+	if ErrnoOf(err) != pb.Errno_EAGAIN || errors.Is(err, context.DeadlineExceeded) || len(n.mutations()) != 3 {
+		t.Fatalf("err = %v after %d attempts", err, len(n.mutations()))
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Fatalf("took %v: waited for the deadline", time.Since(start))
+	}
+}
+
+// A closed client fails at once instead of retrying until its timeout.
+func TestClosedClientFailsFast(t *testing.T) {
+	n := startNode(t, "a", "east")
+	c := newTestClient(t, Config{RequestTimeout: 20 * time.Second}, n)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := c.Stat(context.Background(), "/"); err == nil {
+		t.Fatal("stat on a closed client succeeded")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v", d)
 	}
 }
