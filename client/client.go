@@ -31,6 +31,9 @@ type Client struct {
 
 	stopProbe context.CancelFunc
 	probes    sync.WaitGroup
+
+	keeperMu sync.Mutex     // guards keeper
+	keeper   *sessionKeeper // renews the session while Files are open; nil when none are
 }
 
 // New connects to cfg.Endpoints (lazily: an unreachable node is no error)
@@ -74,6 +77,7 @@ func newClientID() uint64 {
 func (c *Client) Close() error {
 	c.stopProbe()
 	c.probes.Wait()
+	c.stopKeeper()
 	return c.closeConns()
 }
 

@@ -3,9 +3,9 @@
 //
 // # Calls
 //
-// Every method is one RPC (ReadDir and RemoveAll aside, which page or may
-// return early), safe for concurrent use, and bounded by its ctx and by
-// Config.RequestTimeout. A call that fails with a retryable condition — gRPC
+// Every method is one RPC (ReadDir fetches every page; Remove adds an rmdir
+// when unlink says EISDIR), safe for concurrent use, and bounded by its ctx
+// and by Config.RequestTimeout (each attempt also by AttemptTimeout). A call that fails with a retryable condition — gRPC
 // Unavailable (connection errors and the server reasons NO_LEADER, NO_QUORUM,
 // STOPPED), or DeadlineExceeded while the caller's ctx is still alive — is
 // retried on the next endpoint with backoff until it succeeds, fails for good,

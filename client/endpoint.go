@@ -37,9 +37,9 @@ func dial(addr string) (*grpc.ClientConn, error) {
 		grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(maxMessageBytes),
 			grpc.MaxCallSendMsgSize(maxMessageBytes)),
-		// Pings only while calls are in flight, no more often than the
-		// server's default enforcement allows after its policy is relaxed
-		// to 10 s; they detect a peer that vanished mid-call.
+		// Pings only while a call is in flight and the connection has been
+		// silent for 30 s: they detect a peer that vanished mid-call. The
+		// server's keepalive enforcement must allow that interval.
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{
 			Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		// Reconnect quickly to a node that comes back.

@@ -94,8 +94,8 @@ func TestJoinPromoteRemove(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for _, n := range st.Nodes {
-			if n.Name == "n3" && n.Healthy {
+		for _, r := range st.Shards[0].Replicas { // the leader's own view of its followers
+			if r.Name == "n3" && r.Healthy {
 				return fmt.Errorf("n3 still healthy")
 			}
 		}

@@ -12,7 +12,7 @@ import (
 )
 
 func devCmd() *cobra.Command {
-	var dir, sites, rtt, host, logLevel, logFormat string
+	var dir, sites, rtt, host, logLevel, logFormat, mountDir string
 	var basePort int
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -64,7 +64,16 @@ func devCmd() *cobra.Command {
 				fmt.Println("  emulated RTT:", matrix)
 			}
 			fmt.Printf("\nexport GEOMDS_ENDPOINTS=%s\n", strings.Join(eps, ","))
+			unmount := func() {}
+			if mountDir != "" {
+				if unmount, err = mountDev(cmd.Context(), mountDir, eps, siteList[0]); err != nil {
+					stopAll()
+					return err
+				}
+				fmt.Printf("mounted at %s (site %s)\n", mountDir, siteList[0])
+			}
 			<-cmd.Context().Done()
+			unmount() // before the nodes stop, so the kernel's last requests are answered
 			fmt.Fprintln(os.Stderr, "stopping…")
 			stopAll()
 			return nil
@@ -76,6 +85,7 @@ func devCmd() *cobra.Command {
 	fl.StringVar(&rtt, "rtt", "", "emulate WAN round trips: SITE-SITE=DURATION,... e.g. east-west=30ms,east-north=40ms,west-north=35ms")
 	fl.StringVar(&host, "host", "127.0.0.1", "address to listen on")
 	fl.IntVar(&basePort, "port", 7001, "first node's port; the others follow")
+	fl.StringVar(&mountDir, "mount", "", "also mount the namespace at this directory (FUSE), as a client at the first site")
 	addLogFlags(fl, &logLevel, &logFormat)
 	fl.Lookup("log-level").DefValue = "warn"
 	_ = fl.Set("log-level", "warn")

@@ -62,7 +62,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.statusCommand(), a.membersCommand(), a.moveLeaderCommand(),
 		a.lsCommand(), a.statCommand(), a.mkdirCommand(), a.touchCommand(), a.rmCommand(),
 		a.mvCommand(), a.lnCommand(), a.readlinkCommand(), a.chmodCommand(), a.chownCommand(),
-		a.xattrCommand(), a.benchCommand(), a.snapshotCommand(), a.shardCommand())
+		a.xattrCommand(), a.benchCommand(), a.snapshotCommand(), a.shardCommand(),
+		mountCmd(func(cmd *cobra.Command) (*client.Client, error) { return a.client(cmd.Context()) }))
 	return root
 }
 

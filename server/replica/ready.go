@@ -42,6 +42,15 @@ func (r *Replica) observe(ss *raft.SoftState, hs *raftpb.HardState) {
 	changed := false
 	if ss != nil {
 		changed = ss.Lead != l.lead || ss.RaftState != l.state
+		if ss.Lead != l.lead && l.lead != raft.None {
+			// A leader that lost leadership (or died) drops the proposals
+			// it had not yet appended, silently: fail every waiter now so
+			// callers retry with the new leader instead of waiting out
+			// their deadline. Commands are exactly-once per client
+			// sequence, so a retry of one that did commit returns its
+			// first result.
+			r.props.failAll(ErrOutcomeUnknown)
+		}
 		l.lead, l.state = ss.Lead, ss.RaftState
 	}
 	if hs != nil && hs.GetTerm() != l.term {

@@ -49,7 +49,8 @@ type Config struct {
 type Server struct {
 	pb.UnimplementedNamespaceServer
 	pb.UnimplementedClusterServer
-	cfg Config
+	cfg     Config
+	started time.Time // a node that just started has not had time to hear a leader
 }
 
 // New returns the handlers of one node.
@@ -57,7 +58,7 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Server{cfg: cfg}
+	return &Server{cfg: cfg, started: cfg.Now()}
 }
 
 const shardID = 1
@@ -81,6 +82,9 @@ func (s *Server) checkQuorum() error {
 		return nil
 	}
 	last := s.cfg.Shard.LastLeaderContact()
+	if last.Before(s.started) {
+		last = s.started
+	}
 	if s.cfg.Now().Sub(last) > s.cfg.NoQuorumAfter {
 		return fmt.Errorf("%w from site %s (no leader for %s)", errNoQuorum, s.cfg.Site, s.cfg.Now().Sub(last).Round(time.Millisecond))
 	}

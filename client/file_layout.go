@@ -1,0 +1,172 @@
+package client
+
+import (
+	"slices"
+
+	pb "github.com/geomds/geomds/proto/geomdspb"
+)
+
+// A file's contents as a File sees them: the layout (ordered, disjoint
+// extents into chunks or inline bytes; gaps read as zeros) with the
+// unsynced writes (segments) over it. These helpers never modify an
+// extent in place: extents are shared with the last committed layout.
+
+// extentEnd is the file offset just past e.
+func extentEnd(e *pb.Extent) uint64 { return e.GetOffset() + e.GetLength() }
+
+// sliceExtent returns the part [from, to) of e, in file offsets inside e.
+func sliceExtent(e *pb.Extent, from, to uint64) *pb.Extent {
+	d := from - e.GetOffset()
+	out := &pb.Extent{Offset: from, Length: to - from, Chunk: e.GetChunk()}
+	if e.GetChunk() != "" {
+		out.ChunkOffset = e.GetChunkOffset() + d
+	} else {
+		out.Inline = e.GetInline()[d : d+(to-from)]
+	}
+	return out
+}
+
+// punch returns ext without the range [off, end).
+func punch(ext []*pb.Extent, off, end uint64) []*pb.Extent {
+	out := make([]*pb.Extent, 0, len(ext)+1)
+	for _, e := range ext {
+		if extentEnd(e) <= off || e.GetOffset() >= end {
+			out = append(out, e)
+			continue
+		}
+		if e.GetOffset() < off {
+			out = append(out, sliceExtent(e, e.GetOffset(), off))
+		}
+		if extentEnd(e) > end {
+			out = append(out, sliceExtent(e, end, extentEnd(e)))
+		}
+	}
+	return out
+}
+
+// place returns ext with x in place of whatever covered x's range.
+func place(ext []*pb.Extent, x *pb.Extent) []*pb.Extent {
+	ext = punch(ext, x.GetOffset(), extentEnd(x))
+	i, _ := slices.BinarySearchFunc(ext, x.GetOffset(), func(e *pb.Extent, off uint64) int {
+		return cmpU64(e.GetOffset(), off)
+	})
+	return slices.Insert(ext, i, x)
+}
+
+// overlapping returns the extents of ext that intersect [off, end), cut to
+// that range.
+func overlapping(ext []*pb.Extent, off, end uint64) []*pb.Extent {
+	i, _ := slices.BinarySearchFunc(ext, off, func(e *pb.Extent, off uint64) int {
+		if extentEnd(e) <= off {
+			return -1
+		}
+		return 1
+	})
+	var out []*pb.Extent
+	for ; i < len(ext) && ext[i].GetOffset() < end; i++ {
+		e := ext[i]
+		out = append(out, sliceExtent(e, max(e.GetOffset(), off), min(extentEnd(e), end)))
+	}
+	return out
+}
+
+// chunkIDsOf returns the set of chunks ext references.
+func chunkIDsOf(ext []*pb.Extent) map[string]bool {
+	ids := make(map[string]bool)
+	for _, e := range ext {
+		if e.GetChunk() != "" {
+			ids[e.GetChunk()] = true
+		}
+	}
+	return ids
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// segment is a run of unsynced bytes at file offset off.
+type segment struct {
+	off  int64
+	data []byte
+}
+
+func (s segment) end() int64 { return s.off + int64(len(s.data)) }
+
+// segments are the unsynced writes of a file: ordered, disjoint and not
+// touching (neighbours merge).
+type segments []segment
+
+// write merges p at off into s.
+func (s segments) write(p []byte, off int64) segments {
+	end := off + int64(len(p))
+	// [i, j) are the segments that overlap or touch [off, end].
+	i, _ := slices.BinarySearchFunc(s, off, func(g segment, off int64) int {
+		if g.end() < off {
+			return -1
+		}
+		return 1
+	})
+	j := i
+	for j < len(s) && s[j].off <= end {
+		j++
+	}
+	if i == j {
+		return slices.Insert(s, i, segment{off: off, data: slices.Clone(p)})
+	}
+	start, stop := min(s[i].off, off), max(s[j-1].end(), end)
+	merged := s[i]
+	if merged.off != start || j-i > 1 {
+		merged = segment{off: start, data: make([]byte, stop-start)}
+		for _, g := range s[i:j] {
+			copy(merged.data[g.off-start:], g.data)
+		}
+	} else if grow := stop - merged.end(); grow > 0 {
+		merged.data = append(merged.data, make([]byte, grow)...)
+	}
+	copy(merged.data[off-start:], p)
+	s[i] = merged
+	return slices.Delete(s, i+1, j)
+}
+
+// cut drops everything at or after size.
+func (s segments) cut(size int64) segments {
+	for i := len(s) - 1; i >= 0; i-- {
+		switch {
+		case s[i].off >= size:
+			s = s[:i]
+		case s[i].end() > size:
+			s[i].data = s[i].data[:size-s[i].off]
+			return s
+		default:
+			return s
+		}
+	}
+	return s
+}
+
+// bytes is the number of unsynced bytes in s.
+func (s segments) bytes() int {
+	n := 0
+	for _, g := range s {
+		n += len(g.data)
+	}
+	return n
+}
+
+// punchSegments returns ext (already cut to [off, end)) without the ranges
+// the segments cover, since those read from memory.
+func punchSegments(ext []*pb.Extent, s segments, off, end int64) []*pb.Extent {
+	for _, g := range s {
+		if g.end() > off && g.off < end {
+			ext = punch(ext, uint64(g.off), uint64(g.end()))
+		}
+	}
+	return ext
+}

@@ -1,0 +1,128 @@
+package client
+
+import (
+	"bytes"
+	"testing"
+
+	pb "github.com/geomds/geomds/proto/geomdspb"
+	"pgregory.net/rapid"
+)
+
+// TestContentModel drives a content's buffer and layout logic with random
+// writes, "uploads" (a buffered piece moved into the layout, here as an
+// inline extent so no node is needed), truncates and commits, and after
+// each step compares every read with a plain byte slice.
+func TestContentModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		cn := &content{refs: map[string]*pb.ChunkRef{}, loaded: true}
+		var model []byte
+		for step := range rapid.IntRange(1, 40).Draw(t, "steps") {
+			switch rapid.IntRange(0, 3).Draw(t, "op") {
+			case 0:
+				off := rapid.IntRange(0, 300).Draw(t, "off")
+				data := rapid.SliceOfN(rapid.Byte(), 1, 80).Draw(t, "data")
+				cn.segs = cn.segs.write(data, int64(off))
+				cn.size = max(cn.size, int64(off+len(data)))
+				model = writeModel(model, data, off)
+			case 1:
+				fakeUploadAll(cn)
+			case 2:
+				size := rapid.IntRange(0, 400).Draw(t, "size")
+				cn.truncateLocked(int64(size))
+				model = truncateModel(model, size)
+			case 3:
+				fakeUploadAll(cn)
+				cn.segs = nil
+			}
+			checkSegments(t, cn.segs)
+			checkExtents(t, cn.layout, uint64(cn.size))
+			if cn.size != int64(len(model)) {
+				t.Fatalf("step %d: size %d, model %d", step, cn.size, len(model))
+			}
+			got := make([]byte, cn.size)
+			if _, err := cn.planLocked(got, 0); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, model) {
+				t.Fatalf("step %d: contents\n got %v\nwant %v", step, got, model)
+			}
+			off := rapid.IntRange(0, len(model)).Draw(t, "readoff")
+			part := make([]byte, rapid.IntRange(0, len(model)-off).Draw(t, "readlen"))
+			if _, err := cn.planLocked(part, int64(off)); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(part, model[off:off+len(part)]) {
+				t.Fatalf("step %d: read at %d: got %v want %v", step, off, part, model[off:off+len(part)])
+			}
+		}
+	})
+}
+
+// fakeUploadAll moves every buffered byte into the layout as inline
+// extents, as flushAllLocked does with chunks.
+func fakeUploadAll(cn *content) {
+	for _, g := range cn.segs {
+		cn.layout = place(cn.layout, &pb.Extent{Offset: uint64(g.off), Length: uint64(len(g.data)), Inline: bytes.Clone(g.data)})
+	}
+	cn.segs = nil
+}
+
+func writeModel(m, data []byte, off int) []byte {
+	if end := off + len(data); end > len(m) {
+		m = append(m, make([]byte, end-len(m))...)
+	}
+	copy(m[off:], data)
+	return m
+}
+
+func truncateModel(m []byte, size int) []byte {
+	if size <= len(m) {
+		return m[:size]
+	}
+	return append(m, make([]byte, size-len(m))...)
+}
+
+func checkSegments(t *rapid.T, s segments) {
+	for i := range s {
+		if len(s[i].data) == 0 {
+			t.Fatalf("empty segment at %d", s[i].off)
+		}
+		if i > 0 && s[i-1].end() >= s[i].off {
+			t.Fatalf("segments %d and %d overlap or touch: %v", i-1, i, s)
+		}
+	}
+}
+
+func checkExtents(t *rapid.T, ext []*pb.Extent, size uint64) {
+	var end uint64
+	for _, e := range ext {
+		if e.GetLength() == 0 || e.GetOffset() < end || extentEnd(e) > size {
+			t.Fatalf("bad layout for size %d: %v", size, ext)
+		}
+		if e.GetChunk() == "" && uint64(len(e.GetInline())) != e.GetLength() {
+			t.Fatalf("inline extent length mismatch: %v", e)
+		}
+		end = extentEnd(e)
+	}
+}
+
+func TestVerifySum(t *testing.T) {
+	data := []byte("chunk data")
+	good := sha256Of(data)
+	bad := sha256Of([]byte("other"))
+	for _, tc := range []struct {
+		node, record []byte
+		ok           bool
+	}{
+		{good, good, true},
+		{good, nil, true},
+		{nil, good, true},
+		{good, bad, false}, // damage at rest: only the record's sum tells
+		{bad, good, false},
+		{nil, nil, false},
+	} {
+		if err := verifySum(data, tc.node, tc.record); (err == nil) != tc.ok {
+			t.Errorf("verifySum(node %x, record %x) = %v, want ok=%v", tc.node, tc.record, err, tc.ok)
+		}
+	}
+}
