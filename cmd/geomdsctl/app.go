@@ -63,7 +63,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.lsCommand(), a.statCommand(), a.mkdirCommand(), a.touchCommand(), a.rmCommand(),
 		a.mvCommand(), a.lnCommand(), a.readlinkCommand(), a.chmodCommand(), a.chownCommand(),
 		a.xattrCommand(), a.benchCommand(), a.snapshotCommand(), a.shardCommand(),
-		mountCmd(func(cmd *cobra.Command) (*client.Client, error) { return a.client(cmd.Context()) }))
+		mountCmd(func(cmd *cobra.Command) (*client.Client, error) { return a.client(cmd.Context()) }),
+		a.putCommand(), a.getCommand(), a.catCommand())
 	return root
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +116,32 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if r.Op != "create" || r.Clients != 4 || r.Ops != 200 || r.Errors != 0 || r.OpsPerSec <= 0 || r.P99 < r.P50 {
 		t.Fatalf("bench: %+v", r)
+	}
+}
+
+// TestPutGetCat copies a file in at one site and out at another.
+func TestPutGetCat(t *testing.T) {
+	c := servertest.Start(t, servertest.Options{})
+	dir := t.TempDir()
+	data := make([]byte, 9<<20+123) // three chunks
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	src := filepath.Join(dir, "in")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustCtl(t, c, "--site", "west", "put", src, "/f")
+	dst := filepath.Join(dir, "out")
+	mustCtl(t, c, "--site", "east", "get", "/f", dst)
+	got, err := os.ReadFile(dst)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("get: %d bytes, %v; want %d equal bytes", len(got), err, len(data))
+	}
+	if out := mustCtl(t, c, "cat", "/f"); out != string(data) {
+		t.Fatalf("cat: %d bytes differ", len(out))
+	}
+	if _, errOut, code := ctl(t, c, "cat", "/missing"); code != 1 || !strings.Contains(errOut, "ENOENT") {
+		t.Fatalf("cat of a missing file: exit %d %q", code, errOut)
 	}
 }
