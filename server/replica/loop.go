@@ -90,6 +90,14 @@ func (r *Replica) Tick() {
 }
 
 func (r *Replica) tick(n int) {
+	if r.cfg.TickInterval > 0 {
+		now := time.Now()
+		if r.pausedSince(now) {
+			r.loop.leaseHoldTicks = 2 * r.cfg.ElectionTicks
+		}
+		r.loop.lastTick = now
+	}
+	r.loop.leaseHoldTicks = max(0, r.loop.leaseHoldTicks-n)
 	for range n {
 		r.loop.rn.Tick()
 		r.ageReadRound()
@@ -140,6 +148,20 @@ func (r *Replica) leaseUnsafe() bool {
 	if !r.cfg.LeaseReads {
 		return false
 	}
-	st := r.loop.rn.BasicStatus()
+	l := &r.loop
+	if l.leaseHoldTicks > 0 || r.pausedSince(time.Now()) {
+		return true
+	}
+	st := l.rn.BasicStatus()
 	return st.RaftState == raft.StateLeader && st.LeadTransferee != raft.None
+}
+
+// pausedSince: ticks stopped for more than half an election timeout (the
+// process was paused or starved); only known when Run drives the ticks.
+func (r *Replica) pausedSince(now time.Time) bool {
+	l := &r.loop
+	if r.cfg.TickInterval == 0 || l.lastTick.IsZero() {
+		return false
+	}
+	return now.Sub(l.lastTick) > time.Duration(r.cfg.ElectionTicks)*r.cfg.TickInterval/2
 }

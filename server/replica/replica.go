@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -69,6 +70,15 @@ type loopState struct {
 	fatal       error // set by work run on the loop; Run stops with it
 	round       *readRound
 	roundSeq    uint64
+
+	// Lease guard (LeaseReads with a ticker): the lease is counted in ticks,
+	// and a paused process (SIGSTOP, a VM stall) counts none while the other
+	// nodes elect a new leader. After a gap between ticks longer than half
+	// an election timeout the lease is not trusted for two election
+	// timeouts of ticks: by then CheckQuorum has either confirmed a quorum
+	// or stepped this leader down.
+	lastTick       time.Time // wall time of the last tick; zero with manual ticks
+	leaseHoldTicks int       // ticks left before the lease is trusted again
 }
 
 // New creates a replica from its stores. It does not start it: call Run.
