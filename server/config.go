@@ -2,6 +2,8 @@ package server
 
 import (
 	"fmt"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"log/slog"
 	"net"
 	"sort"
@@ -42,6 +44,9 @@ type Config struct {
 	// NoQuorumAfter: with no leader heard from for this long, writes and
 	// STRONG reads fail at once (default: 3 election timeouts, at least 3 s).
 	NoQuorumAfter time.Duration
+	// StorageFS replaces the file system under the node's storage (nil =
+	// the OS). A test seam: fault-injecting file systems prove fail-stop.
+	StorageFS vfs.FS
 	// NoReadLease makes every STRONG read take a heartbeat round with a
 	// quorum (raft's ReadOnlySafe) instead of trusting the leader's lease.
 	NoReadLease bool

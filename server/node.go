@@ -110,7 +110,7 @@ func (n *Node) open(ctx context.Context) error {
 	if err := os.MkdirAll(n.cfg.DataDir, 0o755); err != nil {
 		return err
 	}
-	eng, err := storage.Open(filepath.Join(n.cfg.DataDir, "db"), storage.Options{Logger: n.log})
+	eng, err := storage.Open(filepath.Join(n.cfg.DataDir, "db"), storage.Options{FS: n.cfg.StorageFS, Logger: n.log})
 	if err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
