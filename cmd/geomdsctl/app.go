@@ -64,7 +64,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.mvCommand(), a.lnCommand(), a.readlinkCommand(), a.chmodCommand(), a.chownCommand(),
 		a.xattrCommand(), a.benchCommand(), a.snapshotCommand(), a.shardCommand(),
 		mountCmd(func(cmd *cobra.Command) (*client.Client, error) { return a.client(cmd.Context()) }),
-		a.putCommand(), a.getCommand(), a.catCommand())
+		a.putCommand(), a.getCommand(), a.catCommand(), a.fsckCommand())
 	return root
 }
 

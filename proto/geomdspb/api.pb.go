@@ -2165,6 +2165,119 @@ func (x *SnapshotData) GetNode() string {
 	return ""
 }
 
+// CheckRequest asks one node to check its own replica (fsck).
+type CheckRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shard         uint64                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckRequest) Reset() {
+	*x = CheckRequest{}
+	mi := &file_api_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckRequest) ProtoMessage() {}
+
+func (x *CheckRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckRequest.ProtoReflect.Descriptor instead.
+func (*CheckRequest) Descriptor() ([]byte, []int) {
+	return file_api_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *CheckRequest) GetShard() uint64 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+type CheckReply struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Node            string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	Applied         uint64                 `protobuf:"varint,2,opt,name=applied,proto3" json:"applied,omitempty"`                                       // the index the check ran at
+	NamespaceDigest []byte                 `protobuf:"bytes,3,opt,name=namespace_digest,json=namespaceDigest,proto3" json:"namespace_digest,omitempty"` // of the same view
+	Violations      []string               `protobuf:"bytes,4,rep,name=violations,proto3" json:"violations,omitempty"`                                  // invariant violations; empty = clean
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CheckReply) Reset() {
+	*x = CheckReply{}
+	mi := &file_api_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckReply) ProtoMessage() {}
+
+func (x *CheckReply) ProtoReflect() protoreflect.Message {
+	mi := &file_api_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckReply.ProtoReflect.Descriptor instead.
+func (*CheckReply) Descriptor() ([]byte, []int) {
+	return file_api_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *CheckReply) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *CheckReply) GetApplied() uint64 {
+	if x != nil {
+		return x.Applied
+	}
+	return 0
+}
+
+func (x *CheckReply) GetNamespaceDigest() []byte {
+	if x != nil {
+		return x.NamespaceDigest
+	}
+	return nil
+}
+
+func (x *CheckReply) GetViolations() []string {
+	if x != nil {
+		return x.Violations
+	}
+	return nil
+}
+
 var File_api_proto protoreflect.FileDescriptor
 
 const file_api_proto_rawDesc = "" +
@@ -2316,7 +2429,17 @@ const file_api_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12)\n" +
 	"\x10namespace_digest\x18\x02 \x01(\fR\x0fnamespaceDigest\x12\x12\n" +
 	"\x04data\x18\x03 \x01(\fR\x04data\x12\x12\n" +
-	"\x04node\x18\x04 \x01(\tR\x04node*1\n" +
+	"\x04node\x18\x04 \x01(\tR\x04node\"$\n" +
+	"\fCheckRequest\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\x04R\x05shard\"\x85\x01\n" +
+	"\n" +
+	"CheckReply\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x18\n" +
+	"\aapplied\x18\x02 \x01(\x04R\aapplied\x12)\n" +
+	"\x10namespace_digest\x18\x03 \x01(\fR\x0fnamespaceDigest\x12\x1e\n" +
+	"\n" +
+	"violations\x18\x04 \x03(\tR\n" +
+	"violations*1\n" +
 	"\vConsistency\x12\n" +
 	"\n" +
 	"\x06STRONG\x10\x00\x12\v\n" +
@@ -2331,8 +2454,9 @@ const file_api_proto_rawDesc = "" +
 	"\bGetXattr\x12\x14.geomds.XattrRequest\x1a\x12.geomds.XattrReply\x125\n" +
 	"\tListXattr\x12\x14.geomds.XattrRequest\x1a\x12.geomds.XattrReply\x124\n" +
 	"\x06StatFs\x12\x15.geomds.StatFsRequest\x1a\x13.geomds.StatFsReply\x12=\n" +
-	"\tGetLayout\x12\x18.geomds.GetLayoutRequest\x1a\x16.geomds.GetLayoutReply2\xc4\x03\n" +
-	"\aCluster\x12;\n" +
+	"\tGetLayout\x12\x18.geomds.GetLayoutRequest\x1a\x16.geomds.GetLayoutReply2\xf7\x03\n" +
+	"\aCluster\x121\n" +
+	"\x05Check\x12\x14.geomds.CheckRequest\x1a\x12.geomds.CheckReply\x12;\n" +
 	"\bSnapshot\x12\x17.geomds.SnapshotRequest\x1a\x14.geomds.SnapshotData0\x01\x124\n" +
 	"\x06Status\x12\x15.geomds.StatusRequest\x1a\x13.geomds.StatusReply\x12@\n" +
 	"\n" +
@@ -2355,7 +2479,7 @@ func file_api_proto_rawDescGZIP() []byte {
 }
 
 var file_api_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_api_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_api_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_api_proto_goTypes = []any{
 	(Consistency)(0),              // 0: geomds.Consistency
 	(*ReadOptions)(nil),           // 1: geomds.ReadOptions
@@ -2392,25 +2516,27 @@ var file_api_proto_goTypes = []any{
 	(*TransferLeaderReply)(nil),   // 32: geomds.TransferLeaderReply
 	(*SnapshotRequest)(nil),       // 33: geomds.SnapshotRequest
 	(*SnapshotData)(nil),          // 34: geomds.SnapshotData
-	(*Creds)(nil),                 // 35: geomds.Creds
-	(*Command)(nil),               // 36: geomds.Command
-	(*Result)(nil),                // 37: geomds.Result
-	(*Attr)(nil),                  // 38: geomds.Attr
-	(*Extent)(nil),                // 39: geomds.Extent
-	(*ChunkRef)(nil),              // 40: geomds.ChunkRef
+	(*CheckRequest)(nil),          // 35: geomds.CheckRequest
+	(*CheckReply)(nil),            // 36: geomds.CheckReply
+	(*Creds)(nil),                 // 37: geomds.Creds
+	(*Command)(nil),               // 38: geomds.Command
+	(*Result)(nil),                // 39: geomds.Result
+	(*Attr)(nil),                  // 40: geomds.Attr
+	(*Extent)(nil),                // 41: geomds.Extent
+	(*ChunkRef)(nil),              // 42: geomds.ChunkRef
 }
 var file_api_proto_depIdxs = []int32{
 	0,  // 0: geomds.ReadOptions.consistency:type_name -> geomds.Consistency
-	35, // 1: geomds.ReadOptions.creds:type_name -> geomds.Creds
+	37, // 1: geomds.ReadOptions.creds:type_name -> geomds.Creds
 	0,  // 2: geomds.ReplyMeta.consistency:type_name -> geomds.Consistency
-	36, // 3: geomds.MutateRequest.command:type_name -> geomds.Command
+	38, // 3: geomds.MutateRequest.command:type_name -> geomds.Command
 	2,  // 4: geomds.MutateReply.meta:type_name -> geomds.ReplyMeta
-	37, // 5: geomds.MutateReply.result:type_name -> geomds.Result
+	39, // 5: geomds.MutateReply.result:type_name -> geomds.Result
 	1,  // 6: geomds.LookupRequest.read:type_name -> geomds.ReadOptions
 	1,  // 7: geomds.GetAttrRequest.read:type_name -> geomds.ReadOptions
 	2,  // 8: geomds.AttrReply.meta:type_name -> geomds.ReplyMeta
-	38, // 9: geomds.AttrReply.attr:type_name -> geomds.Attr
-	38, // 10: geomds.DirEntry.attr:type_name -> geomds.Attr
+	40, // 9: geomds.AttrReply.attr:type_name -> geomds.Attr
+	40, // 10: geomds.DirEntry.attr:type_name -> geomds.Attr
 	1,  // 11: geomds.ReadDirRequest.read:type_name -> geomds.ReadOptions
 	2,  // 12: geomds.ReadDirReply.meta:type_name -> geomds.ReplyMeta
 	8,  // 13: geomds.ReadDirReply.entries:type_name -> geomds.DirEntry
@@ -2422,9 +2548,9 @@ var file_api_proto_depIdxs = []int32{
 	2,  // 19: geomds.StatFsReply.meta:type_name -> geomds.ReplyMeta
 	1,  // 20: geomds.GetLayoutRequest.read:type_name -> geomds.ReadOptions
 	2,  // 21: geomds.GetLayoutReply.meta:type_name -> geomds.ReplyMeta
-	38, // 22: geomds.GetLayoutReply.attr:type_name -> geomds.Attr
-	39, // 23: geomds.GetLayoutReply.extents:type_name -> geomds.Extent
-	40, // 24: geomds.GetLayoutReply.chunks:type_name -> geomds.ChunkRef
+	40, // 22: geomds.GetLayoutReply.attr:type_name -> geomds.Attr
+	41, // 23: geomds.GetLayoutReply.extents:type_name -> geomds.Extent
+	42, // 24: geomds.GetLayoutReply.chunks:type_name -> geomds.ChunkRef
 	20, // 25: geomds.ShardStatus.replicas:type_name -> geomds.ReplicaStatus
 	2,  // 26: geomds.StatusReply.meta:type_name -> geomds.ReplyMeta
 	22, // 27: geomds.StatusReply.nodes:type_name -> geomds.NodeStatus
@@ -2442,31 +2568,33 @@ var file_api_proto_depIdxs = []int32{
 	13, // 39: geomds.Namespace.ListXattr:input_type -> geomds.XattrRequest
 	15, // 40: geomds.Namespace.StatFs:input_type -> geomds.StatFsRequest
 	17, // 41: geomds.Namespace.GetLayout:input_type -> geomds.GetLayoutRequest
-	33, // 42: geomds.Cluster.Snapshot:input_type -> geomds.SnapshotRequest
-	23, // 43: geomds.Cluster.Status:input_type -> geomds.StatusRequest
-	25, // 44: geomds.Cluster.MemberList:input_type -> geomds.MemberListRequest
-	27, // 45: geomds.Cluster.AddMember:input_type -> geomds.AddMemberRequest
-	29, // 46: geomds.Cluster.RemoveMember:input_type -> geomds.MemberRequest
-	29, // 47: geomds.Cluster.PromoteMember:input_type -> geomds.MemberRequest
-	31, // 48: geomds.Cluster.TransferLeader:input_type -> geomds.TransferLeaderRequest
-	4,  // 49: geomds.Namespace.Mutate:output_type -> geomds.MutateReply
-	7,  // 50: geomds.Namespace.Lookup:output_type -> geomds.AttrReply
-	7,  // 51: geomds.Namespace.GetAttr:output_type -> geomds.AttrReply
-	10, // 52: geomds.Namespace.ReadDir:output_type -> geomds.ReadDirReply
-	12, // 53: geomds.Namespace.ReadLink:output_type -> geomds.ReadLinkReply
-	14, // 54: geomds.Namespace.GetXattr:output_type -> geomds.XattrReply
-	14, // 55: geomds.Namespace.ListXattr:output_type -> geomds.XattrReply
-	16, // 56: geomds.Namespace.StatFs:output_type -> geomds.StatFsReply
-	18, // 57: geomds.Namespace.GetLayout:output_type -> geomds.GetLayoutReply
-	34, // 58: geomds.Cluster.Snapshot:output_type -> geomds.SnapshotData
-	24, // 59: geomds.Cluster.Status:output_type -> geomds.StatusReply
-	26, // 60: geomds.Cluster.MemberList:output_type -> geomds.MemberListReply
-	28, // 61: geomds.Cluster.AddMember:output_type -> geomds.AddMemberReply
-	30, // 62: geomds.Cluster.RemoveMember:output_type -> geomds.MemberReply
-	30, // 63: geomds.Cluster.PromoteMember:output_type -> geomds.MemberReply
-	32, // 64: geomds.Cluster.TransferLeader:output_type -> geomds.TransferLeaderReply
-	49, // [49:65] is the sub-list for method output_type
-	33, // [33:49] is the sub-list for method input_type
+	35, // 42: geomds.Cluster.Check:input_type -> geomds.CheckRequest
+	33, // 43: geomds.Cluster.Snapshot:input_type -> geomds.SnapshotRequest
+	23, // 44: geomds.Cluster.Status:input_type -> geomds.StatusRequest
+	25, // 45: geomds.Cluster.MemberList:input_type -> geomds.MemberListRequest
+	27, // 46: geomds.Cluster.AddMember:input_type -> geomds.AddMemberRequest
+	29, // 47: geomds.Cluster.RemoveMember:input_type -> geomds.MemberRequest
+	29, // 48: geomds.Cluster.PromoteMember:input_type -> geomds.MemberRequest
+	31, // 49: geomds.Cluster.TransferLeader:input_type -> geomds.TransferLeaderRequest
+	4,  // 50: geomds.Namespace.Mutate:output_type -> geomds.MutateReply
+	7,  // 51: geomds.Namespace.Lookup:output_type -> geomds.AttrReply
+	7,  // 52: geomds.Namespace.GetAttr:output_type -> geomds.AttrReply
+	10, // 53: geomds.Namespace.ReadDir:output_type -> geomds.ReadDirReply
+	12, // 54: geomds.Namespace.ReadLink:output_type -> geomds.ReadLinkReply
+	14, // 55: geomds.Namespace.GetXattr:output_type -> geomds.XattrReply
+	14, // 56: geomds.Namespace.ListXattr:output_type -> geomds.XattrReply
+	16, // 57: geomds.Namespace.StatFs:output_type -> geomds.StatFsReply
+	18, // 58: geomds.Namespace.GetLayout:output_type -> geomds.GetLayoutReply
+	36, // 59: geomds.Cluster.Check:output_type -> geomds.CheckReply
+	34, // 60: geomds.Cluster.Snapshot:output_type -> geomds.SnapshotData
+	24, // 61: geomds.Cluster.Status:output_type -> geomds.StatusReply
+	26, // 62: geomds.Cluster.MemberList:output_type -> geomds.MemberListReply
+	28, // 63: geomds.Cluster.AddMember:output_type -> geomds.AddMemberReply
+	30, // 64: geomds.Cluster.RemoveMember:output_type -> geomds.MemberReply
+	30, // 65: geomds.Cluster.PromoteMember:output_type -> geomds.MemberReply
+	32, // 66: geomds.Cluster.TransferLeader:output_type -> geomds.TransferLeaderReply
+	50, // [50:67] is the sub-list for method output_type
+	33, // [33:50] is the sub-list for method input_type
 	33, // [33:33] is the sub-list for extension type_name
 	33, // [33:33] is the sub-list for extension extendee
 	0,  // [0:33] is the sub-list for field type_name
@@ -2484,7 +2612,7 @@ func file_api_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_proto_rawDesc), len(file_api_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   34,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -427,6 +427,7 @@ var Namespace_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	Cluster_Check_FullMethodName          = "/geomds.Cluster/Check"
 	Cluster_Snapshot_FullMethodName       = "/geomds.Cluster/Snapshot"
 	Cluster_Status_FullMethodName         = "/geomds.Cluster/Status"
 	Cluster_MemberList_FullMethodName     = "/geomds.Cluster/MemberList"
@@ -440,6 +441,7 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type ClusterClient interface {
+	Check(ctx context.Context, in *CheckRequest, opts ...grpc.CallOption) (*CheckReply, error)
 	Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SnapshotData], error)
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusReply, error)
 	MemberList(ctx context.Context, in *MemberListRequest, opts ...grpc.CallOption) (*MemberListReply, error)
@@ -455,6 +457,16 @@ type clusterClient struct {
 
 func NewClusterClient(cc grpc.ClientConnInterface) ClusterClient {
 	return &clusterClient{cc}
+}
+
+func (c *clusterClient) Check(ctx context.Context, in *CheckRequest, opts ...grpc.CallOption) (*CheckReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckReply)
+	err := c.cc.Invoke(ctx, Cluster_Check_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (c *clusterClient) Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SnapshotData], error) {
@@ -540,6 +552,7 @@ func (c *clusterClient) TransferLeader(ctx context.Context, in *TransferLeaderRe
 // All implementations must embed UnimplementedClusterServer
 // for forward compatibility.
 type ClusterServer interface {
+	Check(context.Context, *CheckRequest) (*CheckReply, error)
 	Snapshot(*SnapshotRequest, grpc.ServerStreamingServer[SnapshotData]) error
 	Status(context.Context, *StatusRequest) (*StatusReply, error)
 	MemberList(context.Context, *MemberListRequest) (*MemberListReply, error)
@@ -557,6 +570,9 @@ type ClusterServer interface {
 // pointer dereference when methods are called.
 type UnimplementedClusterServer struct{}
 
+func (UnimplementedClusterServer) Check(context.Context, *CheckRequest) (*CheckReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method Check not implemented")
+}
 func (UnimplementedClusterServer) Snapshot(*SnapshotRequest, grpc.ServerStreamingServer[SnapshotData]) error {
 	return status.Error(codes.Unimplemented, "method Snapshot not implemented")
 }
@@ -597,6 +613,24 @@ func RegisterClusterServer(s grpc.ServiceRegistrar, srv ClusterServer) {
 		t.testEmbeddedByValue()
 	}
 	s.RegisterService(&Cluster_ServiceDesc, srv)
+}
+
+func _Cluster_Check_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServer).Check(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Cluster_Check_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServer).Check(ctx, req.(*CheckRequest))
+	}
+	return interceptor(ctx, in, info, handler)
 }
 
 func _Cluster_Snapshot_Handler(srv interface{}, stream grpc.ServerStream) error {
@@ -725,6 +759,10 @@ var Cluster_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "geomds.Cluster",
 	HandlerType: (*ClusterServer)(nil),
 	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Check",
+			Handler:    _Cluster_Check_Handler,
+		},
 		{
 			MethodName: "Status",
 			Handler:    _Cluster_Status_Handler,

@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	pb "github.com/geomds/geomds/proto/geomdspb"
 	"github.com/geomds/geomds/server"
+	"github.com/geomds/geomds/server/namespace"
+	"github.com/geomds/geomds/server/storage"
 )
 
 // Options shape a test cluster; the zero value is three nodes at sites
@@ -148,4 +151,28 @@ func (c *Cluster) WaitLeader() int {
 	}
 	c.t.Fatal("no leader elected within 30 s")
 	return -1
+}
+
+// MutateStorage applies cmd to stopped node i's storage directly, bypassing
+// Raft, at the index the node already has: a deliberate divergence, for
+// tests of the checkers that must catch one.
+func (c *Cluster) MutateStorage(t testing.TB, i int, cmd *pb.Command) {
+	t.Helper()
+	if c.Nodes[i] != nil {
+		t.Fatalf("MutateStorage: node %d is running", i)
+	}
+	eng, err := storage.Open(filepath.Join(c.dir, c.peers[i].Name, "db"), storage.Options{Logger: c.opts.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	b := eng.NewBatch(1)
+	defer b.Close()
+	res, err := namespace.Apply(b, cmd)
+	if err != nil || res.GetErrno() != pb.Errno_OK {
+		t.Fatalf("MutateStorage: %v %v", res, err)
+	}
+	if err := b.Commit(true); err != nil {
+		t.Fatal(err)
+	}
 }
