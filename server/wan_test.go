@@ -151,3 +151,55 @@ func TestSetHomeMovesLeader(t *testing.T) {
 		t.Fatalf("status: home %q leader %q", st.Shards[0].HomeSite, st.Shards[0].Leader)
 	}
 }
+
+// TestStrongAcrossSitesAndSessionFailover: a STRONG read at a follower site
+// sees a write acknowledged just before at another site; SESSION keeps
+// read-your-writes when the client's node fails; a leader elected away
+// from the home site hands leadership back.
+func TestStrongAcrossSitesAndSessionFailover(t *testing.T) {
+	c := servertest.Start(t, servertest.Options{RTT: wanRTT})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	east := siteClient(t, c, "east", pb.Consistency_STRONG, 30*time.Second)
+	west := siteClient(t, c, "west", pb.Consistency_STRONG, 30*time.Second)
+	if _, err := east.Mutate(ctx, &pb.Command{Op: &pb.Command_SetHome{SetHome: &pb.SetHome{Site: "east"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		p := fmt.Sprintf("/x%d", i)
+		if _, err := east.Mkdir(ctx, p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := west.Stat(ctx, p); err != nil {
+			t.Fatalf("STRONG read at west of %s, acknowledged at east: %v", p, err)
+		}
+		if m := west.LastMeta(); m.GetSite() != "west" || m.GetConsistency() != pb.Consistency_STRONG {
+			t.Fatalf("served as %+v, want west STRONG", m)
+		}
+	}
+
+	// The home site takes leadership back after it moved elsewhere.
+	if err := east.TransferLeader(ctx, 1, "n2"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "leader back at the home site", func() error {
+		if i := c.Leader(); i != 0 {
+			return fmt.Errorf("leader is node %d", i)
+		}
+		return nil
+	})
+
+	// SESSION across failover: the client's own node (west) fails after the
+	// write; another node serves the read only once it has applied it.
+	sess := siteClient(t, c, "west", pb.Consistency_SESSION, 30*time.Second)
+	if _, err := sess.Mkdir(ctx, "/mine", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.StopNode(1)
+	if _, err := sess.Stat(ctx, "/mine"); err != nil {
+		t.Fatalf("SESSION read of the client's own write after its node failed: %v", err)
+	}
+	if m := sess.LastMeta(); m.GetNode() == "n2" || m.GetAppliedIndex() == 0 {
+		t.Fatalf("served by %+v after n2 stopped", m)
+	}
+}
