@@ -100,6 +100,7 @@ func (c *Client) trace(t Trace, meta *pb.ReplyMeta) {
 	t.Node, t.Site = meta.GetNode(), meta.GetSite()
 	t.Consistency = meta.GetConsistency()
 	t.Staleness = time.Duration(meta.GetStalenessNs())
+	t.WANRoundTrips, t.ServerTime = int(meta.GetWanRoundTrips()), time.Duration(meta.GetServerNs())
 	c.cfg.Explain(t)
 }
 

@@ -37,6 +37,10 @@ type Trace struct {
 	Consistency pb.Consistency // as the server reported it (reads)
 	Staleness   time.Duration  // upper bound on the answer's age; 0 = linearizable
 	Attempt     int            // 0 for the first attempt of a call
+	// WANRoundTrips the server made between sites, and its time in the
+	// handler (Duration minus ServerTime is the client–node transport).
+	WANRoundTrips int
+	ServerTime    time.Duration
 	Err         error          // nil on success
 }
 

@@ -25,7 +25,7 @@ func (n *Node) serve() {
 		grpc.MaxSendMsgSize(maxMessageBytes),
 		// Clients ping after 30 s of silence during a call; allow it.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.ChainUnaryInterceptor(n.metrics.UnaryInterceptor, n.clientDelayUnary),
+		grpc.ChainUnaryInterceptor(n.metrics.UnaryInterceptor, n.clientDelayUnary, serverTime),
 		grpc.ChainStreamInterceptor(n.metrics.StreamInterceptor, n.clientDelayStream),
 	)
 	h := rpc.New(rpc.Config{
@@ -190,3 +190,17 @@ func (n *Node) closeStores() {
 
 // IsLeader says whether this node leads shard 1.
 func (n *Node) IsLeader() bool { return n.rep.Leader() == n.id }
+
+// replyWithMeta is every reply that says who served it.
+type replyWithMeta interface{ GetMeta() *pb.ReplyMeta }
+
+// serverTime records the handler's own time in the reply's meta (inside
+// the emulated client delay, so it excludes the client–node transport).
+func serverTime(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	t0 := time.Now()
+	out, err := h(ctx, req)
+	if r, ok := out.(replyWithMeta); ok && r.GetMeta() != nil {
+		r.GetMeta().ServerNs = int64(time.Since(t0))
+	}
+	return out, err
+}

@@ -183,7 +183,8 @@ func formatTrace(t client.Trace) string {
 	}
 	line := fmt.Sprintf("explain: %s %s %v", t.Method, who, t.Duration.Round(time.Microsecond))
 	if t.Node != "" {
-		line += " " + t.Consistency.String()
+		line += fmt.Sprintf(" (server %v, transport %v) %s wan-round-trips=%d", t.ServerTime.Round(time.Microsecond),
+			(t.Duration - t.ServerTime).Round(time.Microsecond), t.Consistency.String(), t.WANRoundTrips)
 		if t.Staleness > 0 {
 			line += fmt.Sprintf(" stale<=%v", t.Staleness)
 		}

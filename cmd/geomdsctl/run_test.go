@@ -104,9 +104,9 @@ func TestEnvMirrorsFlags(t *testing.T) {
 var errTest = errors.New("boom")
 
 func TestFormatTrace(t *testing.T) {
-	tr := formatTrace(client.Trace{Method: "GetAttr", Node: "n2", Site: "west", Duration: 1234567 * time.Nanosecond,
-		Consistency: pb.Consistency_SESSION})
-	if tr != "explain: GetAttr n2@west 1.235ms SESSION" {
+	tr := formatTrace(client.Trace{Method: "GetAttr", Node: "n2", Site: "west", Duration: 31234567 * time.Nanosecond,
+		Consistency: pb.Consistency_STRONG, WANRoundTrips: 1, ServerTime: 30 * time.Millisecond})
+	if tr != "explain: GetAttr n2@west 31.235ms (server 30ms, transport 1.235ms) STRONG wan-round-trips=1" {
 		t.Fatalf("trace %q", tr)
 	}
 	tr = formatTrace(client.Trace{Method: "Mutate", Endpoint: "h:1", Duration: time.Millisecond, Attempt: 1, Err: errTest})

@@ -143,13 +143,18 @@ func (x *ReadOptions) GetCreds() *Creds {
 
 // ReplyMeta says who served a call and how fresh the answer is.
 type ReplyMeta struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
-	Site          string                 `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
-	Consistency   Consistency            `protobuf:"varint,3,opt,name=consistency,proto3,enum=geomds.Consistency" json:"consistency,omitempty"`
-	AppliedIndex  uint64                 `protobuf:"varint,4,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
-	StalenessNs   int64                  `protobuf:"varint,5,opt,name=staleness_ns,json=stalenessNs,proto3" json:"staleness_ns,omitempty"` // upper bound on how old the data may be; 0 = linearizable
-	Leader        string                 `protobuf:"bytes,6,opt,name=leader,proto3" json:"leader,omitempty"`                               // leader hint (node name)
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Node         string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	Site         string                 `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
+	Consistency  Consistency            `protobuf:"varint,3,opt,name=consistency,proto3,enum=geomds.Consistency" json:"consistency,omitempty"`
+	AppliedIndex uint64                 `protobuf:"varint,4,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	StalenessNs  int64                  `protobuf:"varint,5,opt,name=staleness_ns,json=stalenessNs,proto3" json:"staleness_ns,omitempty"` // upper bound on how old the data may be; 0 = linearizable
+	Leader       string                 `protobuf:"bytes,6,opt,name=leader,proto3" json:"leader,omitempty"`                               // leader hint (node name)
+	// How the server spent the call: WAN round trips it made between sites
+	// (a ReadIndex or a forward to a leader at another site, a commit round
+	// to a voter at another site) and its time in the handler.
+	WanRoundTrips uint32 `protobuf:"varint,7,opt,name=wan_round_trips,json=wanRoundTrips,proto3" json:"wan_round_trips,omitempty"`
+	ServerNs      int64  `protobuf:"varint,8,opt,name=server_ns,json=serverNs,proto3" json:"server_ns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -224,6 +229,20 @@ func (x *ReplyMeta) GetLeader() string {
 		return x.Leader
 	}
 	return ""
+}
+
+func (x *ReplyMeta) GetWanRoundTrips() uint32 {
+	if x != nil {
+		return x.WanRoundTrips
+	}
+	return 0
+}
+
+func (x *ReplyMeta) GetServerNs() int64 {
+	if x != nil {
+		return x.ServerNs
+	}
+	return 0
 }
 
 type MutateRequest struct {
@@ -2288,14 +2307,16 @@ const file_api_proto_rawDesc = "" +
 	"\vmin_applied\x18\x02 \x01(\x04R\n" +
 	"minApplied\x12(\n" +
 	"\x10max_staleness_ns\x18\x03 \x01(\x03R\x0emaxStalenessNs\x12#\n" +
-	"\x05creds\x18\x04 \x01(\v2\r.geomds.CredsR\x05creds\"\xca\x01\n" +
+	"\x05creds\x18\x04 \x01(\v2\r.geomds.CredsR\x05creds\"\x8f\x02\n" +
 	"\tReplyMeta\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x125\n" +
 	"\vconsistency\x18\x03 \x01(\x0e2\x13.geomds.ConsistencyR\vconsistency\x12#\n" +
 	"\rapplied_index\x18\x04 \x01(\x04R\fappliedIndex\x12!\n" +
 	"\fstaleness_ns\x18\x05 \x01(\x03R\vstalenessNs\x12\x16\n" +
-	"\x06leader\x18\x06 \x01(\tR\x06leader\":\n" +
+	"\x06leader\x18\x06 \x01(\tR\x06leader\x12&\n" +
+	"\x0fwan_round_trips\x18\a \x01(\rR\rwanRoundTrips\x12\x1b\n" +
+	"\tserver_ns\x18\b \x01(\x03R\bserverNs\":\n" +
 	"\rMutateRequest\x12)\n" +
 	"\acommand\x18\x01 \x01(\v2\x0f.geomds.CommandR\acommand\"\\\n" +
 	"\vMutateReply\x12%\n" +

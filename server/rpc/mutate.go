@@ -41,7 +41,9 @@ func (s *Server) Mutate(ctx context.Context, req *pb.MutateRequest) (*pb.MutateR
 	if res.Errno != pb.Errno_OK {
 		return nil, errnoStatus(res.Errno, opName(cmd)+": "+res.Errno.String()+detail(res.Detail))
 	}
-	return &pb.MutateReply{Meta: s.meta(pb.Consistency_STRONG, 0), Result: res}, nil
+	meta := s.meta(pb.Consistency_STRONG, 0)
+	meta.WanRoundTrips = s.toLeader() + s.commitRound()
+	return &pb.MutateReply{Meta: meta, Result: res}, nil
 }
 
 func detail(d string) string {

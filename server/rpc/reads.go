@@ -50,6 +50,7 @@ func (s *Server) read(ctx context.Context, opts *pb.ReadOptions, fn func(v *stor
 		return nil, toStatus(err, s.leaderName())
 	}
 	meta := s.meta(c, stale)
+	meta.WanRoundTrips = s.readRounds(c)
 	v, err := s.cfg.Engine.View(shardID)
 	if err != nil {
 		return nil, toStatus(err, "")
