@@ -26,6 +26,7 @@ func runEtcdServer(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet(etcdServerCmd, flag.ContinueOnError)
 	dir := fs.String("dir", "", "data directory (one subdirectory per member)")
 	ports := fs.String("ports", "", "client1,peer1,client2,peer2,client3,peer3 loopback ports")
+	advertise := fs.String("advertise-peer-ports", "", "peer1,peer2,peer3 ports the members advertise to each other (default: the peer ports; set to put a proxy between them)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -33,7 +34,13 @@ func runEtcdServer(ctx context.Context, args []string) error {
 	if err != nil || len(ps) != 6 || *dir == "" {
 		return fmt.Errorf("%s: want --dir and six --ports", etcdServerCmd)
 	}
-	members, err := startEtcdMembers(*dir, ps)
+	adv := []int{ps[1], ps[3], ps[5]}
+	if *advertise != "" {
+		if adv, err = parseInts(*advertise); err != nil || len(adv) != 3 {
+			return fmt.Errorf("%s: want three --advertise-peer-ports", etcdServerCmd)
+		}
+	}
+	members, err := startEtcdMembers(*dir, ps, adv)
 	defer func() {
 		for _, e := range members {
 			e.Close()
@@ -49,14 +56,14 @@ func runEtcdServer(ctx context.Context, args []string) error {
 	return serveEtcdUntil(ctx, members)
 }
 
-func startEtcdMembers(dir string, ports []int) ([]*embed.Etcd, error) {
+func startEtcdMembers(dir string, ports, advertise []int) ([]*embed.Etcd, error) {
 	var initial []string
 	for i := range 3 {
-		initial = append(initial, fmt.Sprintf("e%d=http://127.0.0.1:%d", i+1, ports[2*i+1]))
+		initial = append(initial, fmt.Sprintf("e%d=http://127.0.0.1:%d", i+1, advertise[i]))
 	}
 	var members []*embed.Etcd
 	for i := range 3 {
-		cfg := etcdMemberConfig(dir, i, ports[2*i], ports[2*i+1], strings.Join(initial, ","))
+		cfg := etcdMemberConfig(dir, i, ports[2*i], ports[2*i+1], advertise[i], strings.Join(initial, ","))
 		e, err := embed.StartEtcd(cfg)
 		if err != nil {
 			return members, fmt.Errorf("start etcd member %s: %w", cfg.Name, err)
@@ -66,14 +73,15 @@ func startEtcdMembers(dir string, ports []int) ([]*embed.Etcd, error) {
 	return members, nil
 }
 
-func etcdMemberConfig(dir string, i, clientPort, peerPort int, initial string) *embed.Config {
+func etcdMemberConfig(dir string, i, clientPort, peerPort, advertisePort int, initial string) *embed.Config {
 	cfg := embed.NewConfig()
 	cfg.Name = fmt.Sprintf("e%d", i+1)
 	cfg.Dir = filepath.Join(dir, cfg.Name)
 	cu := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", clientPort)}
 	pu := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", peerPort)}
+	au := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", advertisePort)}
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{cu}, []url.URL{cu}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{au}
 	cfg.InitialCluster = initial
 	cfg.InitialClusterToken = "bench"
 	cfg.ClusterState = embed.ClusterStateFlagNew

@@ -13,6 +13,13 @@ import (
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
+// clusterSites are the sites of node i+1 of each cluster (geomds n1..n3,
+// etcd e1..e3), in order.
+var clusterSites = []string{"east", "west", "north"}
+
+// nodeName is the geomds name of node i (0-based).
+func nodeName(i int) string { return fmt.Sprintf("n%d", i+1) }
+
 // geomdsCluster is three `geomds serve` processes on loopback, one per
 // site, with the default fsync policy (every Raft append is synced).
 type geomdsCluster struct {
@@ -31,29 +38,30 @@ func buildGeomds(ctx context.Context, src, dir string) (string, error) {
 	return bin, nil
 }
 
-// startGeomds starts the three nodes with data and logs under dir.
-func startGeomds(bin, dir string) (*geomdsCluster, error) {
+// startGeomds starts the three nodes with data and logs under dir; extra
+// flags go to every `geomds serve`.
+func startGeomds(bin, dir string, extra ...string) (*geomdsCluster, error) {
 	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
 	}
-	sites := []string{"east", "west", "north"}
 	gc := &geomdsCluster{}
 	var initial []string
-	for i, site := range sites {
+	for i, site := range clusterSites {
 		addr := fmt.Sprintf("127.0.0.1:%d", ports[i])
 		gc.endpoints = append(gc.endpoints, addr)
-		initial = append(initial, fmt.Sprintf("n%d=%s@%s", i+1, site, addr))
+		initial = append(initial, fmt.Sprintf("%s=%s@%s", nodeName(i), site, addr))
 	}
-	for i, site := range sites {
-		name := fmt.Sprintf("n%d", i+1)
+	for i, site := range clusterSites {
+		name := nodeName(i)
 		data := filepath.Join(dir, "geomds-"+name)
 		if err := os.MkdirAll(data, 0o755); err != nil {
 			return gc, err
 		}
-		c, err := startChild(dir, "geomds-"+name, bin, "serve", "--name", name, "--site", site,
+		args := append([]string{"serve", "--name", name, "--site", site,
 			"--data-dir", data, "--listen", gc.endpoints[i],
-			"--initial-cluster", strings.Join(initial, ","), "--log-level", "warn")
+			"--initial-cluster", strings.Join(initial, ","), "--log-level", "warn"}, extra...)
+		c, err := startChild(dir, "geomds-"+name, bin, args...)
 		if err != nil {
 			return gc, err
 		}

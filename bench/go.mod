@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/geomds/geomds v0.0.0
+	github.com/hanwen/go-fuse/v2 v2.12.1
 	go.etcd.io/etcd/client/v3 v3.7.3
 	go.etcd.io/etcd/server/v3 v3.7.3
 	go.uber.org/zap v1.27.1

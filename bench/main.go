@@ -10,6 +10,13 @@
 // removed on exit and on SIGINT/SIGTERM.
 //
 //	cd bench && go run -mod=mod . --clients 1,16,64,256 --ops 10000
+//
+// Two more modes: `fuse` (B8: the mount against go-fuse's loopback file
+// system and the local disk) and `wan` (B6: each operation from each of
+// three emulated sites, beside its floor and beside etcd).
+//
+//	go run -mod=mod . fuse --size 1GiB --files 20000 --workers 16
+//	go run -mod=mod . wan --rtt east-west=30ms,east-north=40ms,west-north=35ms --ops 200
 package main
 
 import (
@@ -39,6 +46,12 @@ func dispatch(ctx context.Context, args []string) error {
 			return runEtcdServer(ctx, args[1:])
 		case rttServerCmd:
 			return runRTTServer(ctx, args[1:])
+		case loopbackMountCmd:
+			return runLoopbackMount(ctx, args[1:])
+		case fuseCmd:
+			return runFuse(ctx, args[1:])
+		case wanCmd:
+			return runWAN(ctx, args[1:])
 		}
 	}
 	opts, err := parseOptions(args)

@@ -29,6 +29,7 @@ type call struct {
 	name       string
 	start, end time.Time
 	err        error  // nil = acknowledged
+	cutOff     bool   // unanswered because the load stopped
 	servedBy   string // node that acknowledged it
 }
 
@@ -59,9 +60,7 @@ func (w *writer) run(ctx context.Context) {
 		w.served = ""
 		_, c.err = w.cl.Mkdir(ctx, "/fs/"+c.name, 0o755)
 		c.end, c.servedBy = time.Now(), w.served
-		if ctx.Err() != nil && c.err != nil {
-			c.err = fmt.Errorf("stopped: %w", c.err)
-		}
+		c.cutOff = c.err != nil && ctx.Err() != nil
 		w.mu.Lock()
 		w.calls = append(w.calls, c)
 		w.mu.Unlock()
@@ -110,25 +109,30 @@ func (m *monitor) run(ctx context.Context, c *fsCluster, target *fsNode) {
 	t := time.NewTicker(25 * time.Millisecond)
 	defer t.Stop()
 	for {
-		for _, n := range c.nodes {
-			v, err := n.view(ctx)
-			if err != nil {
-				continue
-			}
-			m.mu.Lock()
-			if n == target {
-				m.maxApplied = max(m.maxApplied, v.applied)
-				m.lastAnswered = time.Now()
-			} else if v.leads {
-				m.maxMatch = max(m.maxMatch, v.match[target.peer.Name])
-			}
-			m.mu.Unlock()
-		}
+		m.sample(ctx, c, target)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// sample asks every node once.
+func (m *monitor) sample(ctx context.Context, c *fsCluster, target *fsNode) {
+	for _, n := range c.nodes {
+		v, err := n.view(ctx)
+		if err != nil {
+			continue
+		}
+		m.mu.Lock()
+		if n == target {
+			m.maxApplied = max(m.maxApplied, v.applied)
+			m.lastAnswered = time.Now()
+		} else if v.leads {
+			m.maxMatch = max(m.maxMatch, v.match[target.peer.Name])
+		}
+		m.mu.Unlock()
 	}
 }
 

@@ -153,6 +153,11 @@ func (n *Node) Err() error {
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() {
 		n.health.Shutdown()
+		// Stop the replica first: calls waiting on it fail at once (clients
+		// retry elsewhere), and peer streams end with the transport, so the
+		// graceful stop below does not wait for peers to hang up.
+		n.cancel()
+		n.tr.Close()
 		stopped := make(chan struct{})
 		go func() { n.grpc.GracefulStop(); close(stopped) }()
 		select {
@@ -163,8 +168,6 @@ func (n *Node) Stop() {
 		if n.httpSrv != nil {
 			n.httpSrv.Close()
 		}
-		n.cancel()
-		n.tr.Close()
 		n.wg.Wait()
 		n.closeStores()
 		close(n.done)

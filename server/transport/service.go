@@ -18,14 +18,29 @@ type service struct {
 	t *Transport
 }
 
-// Stream receives batches until the sender closes the stream.
+// Stream receives batches until the sender closes the stream, or until
+// this transport closes (so a stopping node does not wait for its peers to
+// hang up).
 func (s *service) Stream(stream pb.Peer_StreamServer) error {
-	ctx := stream.Context()
-	for {
-		b, err := stream.Recv()
+	errc := make(chan error, 1)
+	go func() { errc <- s.receive(stream) }()
+	select {
+	case err := <-errc:
 		if errors.Is(err, io.EOF) {
 			return stream.SendAndClose(&pb.PeerAck{})
 		}
+		return err
+	case <-s.t.ctx.Done():
+		return status.Error(codes.Unavailable, "transport closed")
+	}
+}
+
+// receive steps every message of every batch until Recv fails (io.EOF when
+// the sender closed the stream).
+func (s *service) receive(stream pb.Peer_StreamServer) error {
+	ctx := stream.Context()
+	for {
+		b, err := stream.Recv()
 		if err != nil {
 			return err
 		}
