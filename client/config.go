@@ -41,7 +41,7 @@ type Trace struct {
 	// handler (Duration minus ServerTime is the client–node transport).
 	WANRoundTrips int
 	ServerTime    time.Duration
-	Err         error          // nil on success
+	Err           error // nil on success
 }
 
 const (
