@@ -50,6 +50,12 @@ func (r *Replica) observe(ss *raft.SoftState, hs *raftpb.HardState) {
 			// sequence, so a retry of one that did commit returns its
 			// first result.
 			r.props.failAll(ErrOutcomeUnknown)
+			// A read round the old leader dropped would wait an election
+			// timeout to be reissued; its readers retry now instead.
+			if l.round != nil {
+				failReaders(l.round.readers, ErrNoLeader)
+				l.round = nil
+			}
 		}
 		l.lead, l.state = ss.Lead, ss.RaftState
 	}
