@@ -7,6 +7,8 @@ import (
 	"net/http/pprof"
 	"time"
 
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
 	"github.com/geomds/geomds/server/metrics"
 	"github.com/geomds/geomds/server/namespace"
 	"github.com/geomds/geomds/server/replica"
@@ -58,6 +60,7 @@ func (n *Node) observe(ctx context.Context) {
 			isLeader = 1
 		}
 		m.IsLeader.Set(isLeader)
+		n.reportQuorum()
 		if v, err := n.eng.View(shardID); err == nil {
 			if fs, err := namespace.StatFs(v); err == nil {
 				m.Inodes.Set(float64(fs.Inodes))
@@ -100,4 +103,20 @@ func (n *Node) MetricsAddr() string {
 		return ""
 	}
 	return n.metricsLis.Addr().String()
+}
+
+// namespaceService is the health-checked name of the Namespace service.
+const namespaceService = "geomds.Namespace"
+
+// reportQuorum keeps the Namespace service's health honest: NOT_SERVING
+// while this node has heard from no leader for NoQuorumAfter (it would fail
+// writes and STRONG reads), SERVING otherwise. The node's overall health
+// ("") stays SERVING: it still serves STALE reads.
+func (n *Node) reportQuorum() {
+	last := n.rep.LastLeaderContact()
+	st := healthpb.HealthCheckResponse_SERVING
+	if !last.IsZero() && time.Since(last) > n.cfg.NoQuorumAfter {
+		st = healthpb.HealthCheckResponse_NOT_SERVING
+	}
+	n.health.SetServingStatus(namespaceService, st)
 }

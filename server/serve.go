@@ -72,6 +72,7 @@ func (n *Node) serve() {
 	}()
 	n.serveMetrics()
 	n.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	n.health.SetServingStatus(namespaceService, healthpb.HealthCheckResponse_SERVING)
 	n.log.Info("serving", "id", n.id, "site", n.cfg.Site, "listen", n.lis.Addr().String())
 }
 

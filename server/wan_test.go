@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
 	"github.com/geomds/geomds/client"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"github.com/geomds/geomds/server"
@@ -93,6 +97,24 @@ func TestLocalReadsAndDegradedMode(t *testing.T) {
 	_, err := strong.Mkdir(ctx, "/shared/nope", 0o755)
 	if client.ErrnoOf(err) != pb.Errno_EAGAIN {
 		t.Fatalf("write without a quorum: %v, want EAGAIN", err)
+	}
+	// The health service says so too: the Namespace service is not
+	// serving, the node itself is (STALE reads).
+	cc, err := grpc.NewClient(c.Endpoints()[1], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	hc := healthpb.NewHealthClient(cc)
+	waitFor(t, ctx, "health reports the Namespace service not serving", func() error {
+		r, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "geomds.Namespace"})
+		if err != nil || r.Status != healthpb.HealthCheckResponse_NOT_SERVING {
+			return fmt.Errorf("namespace health %v %v", r.GetStatus(), err)
+		}
+		return nil
+	})
+	if r, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || r.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("node health %v %v, want SERVING", r.GetStatus(), err)
 	}
 }
 
