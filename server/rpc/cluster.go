@@ -88,6 +88,7 @@ func (s *Server) localStatus() *pb.StatusReply {
 		switch {
 		case m.Id == s.cfg.NodeID:
 			r.Applied, r.Healthy = s.cfg.FSM.Applied(), true
+			r.Match = r.Applied
 			node.Applied, node.DiskBytes, node.Role = r.Applied, s.cfg.Engine.DiskUsage(), st.Role
 		default:
 			if p, ok := st.Progress[m.Id]; ok {
