@@ -65,10 +65,14 @@ func (n *Node) serve() {
 		defer n.wg.Done()
 		n.placement(ctx)
 	}()
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go func() {
 		defer n.wg.Done()
 		n.observe(ctx)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.collectChunks(ctx)
 	}()
 	n.serveMetrics()
 	n.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

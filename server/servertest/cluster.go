@@ -176,3 +176,7 @@ func (c *Cluster) MutateStorage(t testing.TB, i int, cmd *pb.Command) {
 		t.Fatal(err)
 	}
 }
+
+// Dir is the cluster's root directory (node data dirs, site chunk stores
+// "chunks-SITE").
+func (c *Cluster) Dir() string { return c.dir }
