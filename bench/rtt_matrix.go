@@ -4,43 +4,22 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/geomds/geomds/server"
 )
 
 // rttMatrix is the emulated round trip between pairs of sites, as
-// `geomds serve --rtt` takes it: SITE-SITE=DURATION,...
-type rttMatrix map[[2]string]time.Duration
+// `geomds serve --rtt` takes it (SITE-SITE=DURATION,...), parsed by the
+// server's own parser so both read the flag the same way.
+type rttMatrix server.RTT
 
 func parseRTTMatrix(s string) (rttMatrix, error) {
-	m := rttMatrix{}
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		pair, dur, ok := strings.Cut(part, "=")
-		a, b, ok2 := strings.Cut(pair, "-")
-		if !ok || !ok2 || a == "" || b == "" {
-			return nil, fmt.Errorf("%q is not SITE-SITE=DURATION", part)
-		}
-		d, err := time.ParseDuration(dur)
-		if err != nil || d < 0 {
-			return nil, fmt.Errorf("%q: bad duration", part)
-		}
-		m[[2]string{a, b}] = d
-	}
-	return m, nil
+	m, err := server.ParseRTT(s)
+	return rttMatrix(m), err
 }
 
 // between is the round trip between sites a and b (0 within a site).
-func (m rttMatrix) between(a, b string) time.Duration {
-	if a == b {
-		return 0
-	}
-	if d, ok := m[[2]string{a, b}]; ok {
-		return d
-	}
-	return m[[2]string{b, a}]
-}
+func (m rttMatrix) between(a, b string) time.Duration { return server.RTT(m).Between(a, b) }
 
 // covers checks that every pair of sites has a round trip.
 func (m rttMatrix) covers(sites []string) error {
