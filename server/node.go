@@ -58,6 +58,8 @@ type Node struct {
 
 	stopOnce sync.Once
 
+	rtts peerRTT // round trips measured to the other members
+
 	// book is the registry a joining node was given, used until its own
 	// replicated registry (from the leader's snapshot) knows the members.
 	// Written before serving starts, read-only after.

@@ -31,7 +31,7 @@ func (n *Node) serve() {
 	h := rpc.New(rpc.Config{
 		Name: n.cfg.Name, Site: n.cfg.Site, NodeID: n.id,
 		Shard: measuredShard{n.rep, n.metrics}, FSM: n.fsm, Engine: n.eng,
-		Forward: forwardStatus, NoQuorumAfter: n.cfg.NoQuorumAfter,
+		Forward: forwardStatus, NoQuorumAfter: n.cfg.NoQuorumAfter, PeerRTT: n.rtts.snapshot,
 	})
 	pb.RegisterNamespaceServer(n.grpc, h)
 	pb.RegisterClusterServer(n.grpc, h)
@@ -73,6 +73,11 @@ func (n *Node) serve() {
 	go func() {
 		defer n.wg.Done()
 		n.collectChunks(ctx)
+	}()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.probePeers(ctx)
 	}()
 	n.serveMetrics()
 	n.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

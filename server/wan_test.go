@@ -267,3 +267,29 @@ func TestExplain(t *testing.T) {
 		t.Fatalf("mkdir from west: %+v", tr)
 	}
 }
+
+// TestStatusMeasuresSiteRTT: status reports the round trips the nodes
+// measured between sites (here the emulated ones).
+func TestStatusMeasuresSiteRTT(t *testing.T) {
+	c := servertest.Start(t, servertest.Options{RTT: wanRTT})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl := siteClient(t, c, "east", pb.Consistency_STRONG, 30*time.Second)
+	waitFor(t, ctx, "status with measured round trips", func() error {
+		st, err := cl.Status(ctx, false)
+		if err != nil {
+			return err
+		}
+		for _, n := range st.Nodes {
+			if n.Name != "n1" {
+				continue
+			}
+			west, north := time.Duration(n.PeerRttNs["n2"]), time.Duration(n.PeerRttNs["n3"])
+			if west < 30*time.Millisecond || north < 40*time.Millisecond {
+				return fmt.Errorf("n1 measured west %v, north %v", west, north)
+			}
+			return nil
+		}
+		return fmt.Errorf("n1 not in status")
+	})
+}

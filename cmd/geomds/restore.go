@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/hex"
 	"fmt"
+	"io"
+	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -38,7 +41,9 @@ written.`,
 				return err
 			}
 			defer closer.Close()
-			res, err := server.Restore(server.RestoreConfig{Name: name, Site: site, DataDir: dataDir, InitialCluster: peers, Logger: logger}, r)
+			pr := &progressReader{r: r, total: info.Bytes}
+			res, err := server.Restore(server.RestoreConfig{Name: name, Site: site, DataDir: dataDir, InitialCluster: peers, Logger: logger}, pr)
+			pr.finish()
 			if err != nil {
 				return err
 			}
@@ -62,4 +67,33 @@ written.`,
 		_ = cmd.MarkFlagRequired(f)
 	}
 	return cmd
+}
+
+// progressReader shows how much of the snapshot has been read, on a
+// terminal only.
+type progressReader struct {
+	r           io.Reader
+	total, done int64
+	last        time.Time
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if onTerminal() && time.Since(p.last) > 200*time.Millisecond {
+		p.last = time.Now()
+		fmt.Fprintf(os.Stderr, "\rrestoring: %3d%% (%.1f of %.1f MiB)", 100*p.done/max(p.total, 1), float64(p.done)/(1<<20), float64(p.total)/(1<<20))
+	}
+	return n, err
+}
+
+func (p *progressReader) finish() {
+	if onTerminal() && !p.last.IsZero() {
+		fmt.Fprintln(os.Stderr)
+	}
+}
+
+func onTerminal() bool {
+	fi, err := os.Stderr.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

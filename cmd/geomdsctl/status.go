@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"sort"
 	"text/tabwriter"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
@@ -47,6 +48,8 @@ type nodeJSON struct {
 	DiskBytes uint64  `json:"disk_bytes,omitempty"`
 	RTTMs     float64 `json:"rtt_ms,omitempty"`
 	Error     string  `json:"error,omitempty"`
+	// PeerRTTMs: round trips this node measured to the others, by name.
+	PeerRTTMs map[string]float64 `json:"peer_rtt_ms,omitempty"`
 }
 
 type shardJSON struct {
@@ -70,6 +73,7 @@ func toStatusJSON(st *pb.StatusReply) statusJSON {
 			Name: n.GetName(), Site: n.GetSite(), Address: n.GetAddress(), Healthy: n.GetHealthy(),
 			Role: n.GetRole(), Applied: n.GetApplied(), Lag: lag(commit, n.GetApplied()),
 			DiskBytes: n.GetDiskBytes(), RTTMs: float64(n.GetRttNs()) / 1e6, Error: n.GetError(),
+			PeerRTTMs: peerRTTMs(n.GetPeerRttNs()),
 		})
 	}
 	for _, s := range st.GetShards() {
@@ -91,6 +95,7 @@ func writeStatus(w io.Writer, st *pb.StatusReply) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", n.GetName(), n.GetSite(), n.GetAddress(), orDash(n.GetRole()),
 			yesNo(n.GetHealthy()), n.GetApplied(), lag(commit, n.GetApplied()), humanBytes(n.GetDiskBytes()), rttText(n.GetRttNs()))
 	}
+	writeSiteRTT(tw, st)
 	fmt.Fprintln(tw, "\nSHARD\tLEADER\tTERM\tCOMMIT\tHOME")
 	for _, s := range st.GetShards() {
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\n", s.GetId(), orDash(s.GetLeader()), s.GetTerm(), s.GetCommit(), orDash(s.GetHomeSite()))
@@ -150,4 +155,50 @@ func rttText(ns int64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1fms", float64(ns)/1e6)
+}
+
+func peerRTTMs(ns map[string]int64) map[string]float64 {
+	if len(ns) == 0 {
+		return nil
+	}
+	out := make(map[string]float64, len(ns))
+	for k, v := range ns {
+		out[k] = float64(v) / 1e6
+	}
+	return out
+}
+
+// writeSiteRTT prints the round trips measured between sites: for each
+// pair of sites, the first measurement found from a node of one to a node
+// of the other.
+func writeSiteRTT(w io.Writer, st *pb.StatusReply) {
+	siteOf := map[string]string{}
+	for _, n := range st.GetNodes() {
+		siteOf[n.GetName()] = n.GetSite()
+	}
+	type pair struct{ a, b string }
+	seen := map[pair]bool{}
+	var lines []string
+	for _, n := range st.GetNodes() {
+		names := make([]string, 0, len(n.GetPeerRttNs()))
+		for name := range n.GetPeerRttNs() {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			a, b := n.GetSite(), siteOf[name]
+			if a == b || b == "" || seen[pair{a, b}] || seen[pair{b, a}] {
+				continue
+			}
+			seen[pair{a, b}] = true
+			lines = append(lines, fmt.Sprintf("%s\t%s\t%s\n", a, b, rttText(n.GetPeerRttNs()[name])))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nSITE\tSITE\tRTT")
+	for _, l := range lines {
+		fmt.Fprint(w, l)
+	}
 }

@@ -1466,16 +1466,19 @@ func (x *ShardStatus) GetReplicas() []*ReplicaStatus {
 }
 
 type NodeStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Site          string                 `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
-	Address       string                 `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
-	Healthy       bool                   `protobuf:"varint,4,opt,name=healthy,proto3" json:"healthy,omitempty"`
-	DiskBytes     uint64                 `protobuf:"varint,5,opt,name=disk_bytes,json=diskBytes,proto3" json:"disk_bytes,omitempty"` // the node's storage on disk (0 = unknown)
-	Applied       uint64                 `protobuf:"varint,6,opt,name=applied,proto3" json:"applied,omitempty"`                      // the node's own applied index
-	RttNs         int64                  `protobuf:"varint,7,opt,name=rtt_ns,json=rttNs,proto3" json:"rtt_ns,omitempty"`             // round trip from the reporting node (0 = itself or unknown)
-	Role          string                 `protobuf:"bytes,8,opt,name=role,proto3" json:"role,omitempty"`                             // leader | follower | learner | candidate | down
-	Error         string                 `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`                           // why the reporting node could not reach it
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Name      string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Site      string                 `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
+	Address   string                 `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	Healthy   bool                   `protobuf:"varint,4,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	DiskBytes uint64                 `protobuf:"varint,5,opt,name=disk_bytes,json=diskBytes,proto3" json:"disk_bytes,omitempty"` // the node's storage on disk (0 = unknown)
+	Applied   uint64                 `protobuf:"varint,6,opt,name=applied,proto3" json:"applied,omitempty"`                      // the node's own applied index
+	RttNs     int64                  `protobuf:"varint,7,opt,name=rtt_ns,json=rttNs,proto3" json:"rtt_ns,omitempty"`             // round trip from the reporting node (0 = itself or unknown)
+	Role      string                 `protobuf:"bytes,8,opt,name=role,proto3" json:"role,omitempty"`                             // leader | follower | learner | candidate | down
+	Error     string                 `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`                           // why the reporting node could not reach it
+	// Round trips this node measured to the other members, by name (its
+	// own background probe, every few seconds).
+	PeerRttNs     map[string]int64 `protobuf:"bytes,10,rep,name=peer_rtt_ns,json=peerRttNs,proto3" json:"peer_rtt_ns,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1571,6 +1574,13 @@ func (x *NodeStatus) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *NodeStatus) GetPeerRttNs() map[string]int64 {
+	if x != nil {
+		return x.PeerRttNs
+	}
+	return nil
 }
 
 type StatusRequest struct {
@@ -2404,7 +2414,7 @@ const file_api_proto_rawDesc = "" +
 	"\x04term\x18\x03 \x01(\x04R\x04term\x12\x16\n" +
 	"\x06commit\x18\x04 \x01(\x04R\x06commit\x12\x1b\n" +
 	"\thome_site\x18\x05 \x01(\tR\bhomeSite\x121\n" +
-	"\breplicas\x18\x06 \x03(\v2\x15.geomds.ReplicaStatusR\breplicas\"\xe2\x01\n" +
+	"\breplicas\x18\x06 \x03(\v2\x15.geomds.ReplicaStatusR\breplicas\"\xe3\x02\n" +
 	"\n" +
 	"NodeStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
@@ -2416,7 +2426,12 @@ const file_api_proto_rawDesc = "" +
 	"\aapplied\x18\x06 \x01(\x04R\aapplied\x12\x15\n" +
 	"\x06rtt_ns\x18\a \x01(\x03R\x05rttNs\x12\x12\n" +
 	"\x04role\x18\b \x01(\tR\x04role\x12\x14\n" +
-	"\x05error\x18\t \x01(\tR\x05error\"%\n" +
+	"\x05error\x18\t \x01(\tR\x05error\x12A\n" +
+	"\vpeer_rtt_ns\x18\n" +
+	" \x03(\v2!.geomds.NodeStatus.PeerRttNsEntryR\tpeerRttNs\x1a<\n" +
+	"\x0ePeerRttNsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"%\n" +
 	"\rStatusRequest\x12\x14\n" +
 	"\x05local\x18\x01 \x01(\bR\x05local\"\x8b\x01\n" +
 	"\vStatusReply\x12%\n" +
@@ -2500,7 +2515,7 @@ func file_api_proto_rawDescGZIP() []byte {
 }
 
 var file_api_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_api_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_api_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_api_proto_goTypes = []any{
 	(Consistency)(0),              // 0: geomds.Consistency
 	(*ReadOptions)(nil),           // 1: geomds.ReadOptions
@@ -2539,25 +2554,26 @@ var file_api_proto_goTypes = []any{
 	(*SnapshotData)(nil),          // 34: geomds.SnapshotData
 	(*CheckRequest)(nil),          // 35: geomds.CheckRequest
 	(*CheckReply)(nil),            // 36: geomds.CheckReply
-	(*Creds)(nil),                 // 37: geomds.Creds
-	(*Command)(nil),               // 38: geomds.Command
-	(*Result)(nil),                // 39: geomds.Result
-	(*Attr)(nil),                  // 40: geomds.Attr
-	(*Extent)(nil),                // 41: geomds.Extent
-	(*ChunkRef)(nil),              // 42: geomds.ChunkRef
+	nil,                           // 37: geomds.NodeStatus.PeerRttNsEntry
+	(*Creds)(nil),                 // 38: geomds.Creds
+	(*Command)(nil),               // 39: geomds.Command
+	(*Result)(nil),                // 40: geomds.Result
+	(*Attr)(nil),                  // 41: geomds.Attr
+	(*Extent)(nil),                // 42: geomds.Extent
+	(*ChunkRef)(nil),              // 43: geomds.ChunkRef
 }
 var file_api_proto_depIdxs = []int32{
 	0,  // 0: geomds.ReadOptions.consistency:type_name -> geomds.Consistency
-	37, // 1: geomds.ReadOptions.creds:type_name -> geomds.Creds
+	38, // 1: geomds.ReadOptions.creds:type_name -> geomds.Creds
 	0,  // 2: geomds.ReplyMeta.consistency:type_name -> geomds.Consistency
-	38, // 3: geomds.MutateRequest.command:type_name -> geomds.Command
+	39, // 3: geomds.MutateRequest.command:type_name -> geomds.Command
 	2,  // 4: geomds.MutateReply.meta:type_name -> geomds.ReplyMeta
-	39, // 5: geomds.MutateReply.result:type_name -> geomds.Result
+	40, // 5: geomds.MutateReply.result:type_name -> geomds.Result
 	1,  // 6: geomds.LookupRequest.read:type_name -> geomds.ReadOptions
 	1,  // 7: geomds.GetAttrRequest.read:type_name -> geomds.ReadOptions
 	2,  // 8: geomds.AttrReply.meta:type_name -> geomds.ReplyMeta
-	40, // 9: geomds.AttrReply.attr:type_name -> geomds.Attr
-	40, // 10: geomds.DirEntry.attr:type_name -> geomds.Attr
+	41, // 9: geomds.AttrReply.attr:type_name -> geomds.Attr
+	41, // 10: geomds.DirEntry.attr:type_name -> geomds.Attr
 	1,  // 11: geomds.ReadDirRequest.read:type_name -> geomds.ReadOptions
 	2,  // 12: geomds.ReadDirReply.meta:type_name -> geomds.ReplyMeta
 	8,  // 13: geomds.ReadDirReply.entries:type_name -> geomds.DirEntry
@@ -2569,56 +2585,57 @@ var file_api_proto_depIdxs = []int32{
 	2,  // 19: geomds.StatFsReply.meta:type_name -> geomds.ReplyMeta
 	1,  // 20: geomds.GetLayoutRequest.read:type_name -> geomds.ReadOptions
 	2,  // 21: geomds.GetLayoutReply.meta:type_name -> geomds.ReplyMeta
-	40, // 22: geomds.GetLayoutReply.attr:type_name -> geomds.Attr
-	41, // 23: geomds.GetLayoutReply.extents:type_name -> geomds.Extent
-	42, // 24: geomds.GetLayoutReply.chunks:type_name -> geomds.ChunkRef
+	41, // 22: geomds.GetLayoutReply.attr:type_name -> geomds.Attr
+	42, // 23: geomds.GetLayoutReply.extents:type_name -> geomds.Extent
+	43, // 24: geomds.GetLayoutReply.chunks:type_name -> geomds.ChunkRef
 	20, // 25: geomds.ShardStatus.replicas:type_name -> geomds.ReplicaStatus
-	2,  // 26: geomds.StatusReply.meta:type_name -> geomds.ReplyMeta
-	22, // 27: geomds.StatusReply.nodes:type_name -> geomds.NodeStatus
-	21, // 28: geomds.StatusReply.shards:type_name -> geomds.ShardStatus
-	19, // 29: geomds.MemberListReply.members:type_name -> geomds.Member
-	19, // 30: geomds.AddMemberReply.member:type_name -> geomds.Member
-	19, // 31: geomds.AddMemberReply.members:type_name -> geomds.Member
-	19, // 32: geomds.MemberReply.members:type_name -> geomds.Member
-	3,  // 33: geomds.Namespace.Mutate:input_type -> geomds.MutateRequest
-	5,  // 34: geomds.Namespace.Lookup:input_type -> geomds.LookupRequest
-	6,  // 35: geomds.Namespace.GetAttr:input_type -> geomds.GetAttrRequest
-	9,  // 36: geomds.Namespace.ReadDir:input_type -> geomds.ReadDirRequest
-	11, // 37: geomds.Namespace.ReadLink:input_type -> geomds.ReadLinkRequest
-	13, // 38: geomds.Namespace.GetXattr:input_type -> geomds.XattrRequest
-	13, // 39: geomds.Namespace.ListXattr:input_type -> geomds.XattrRequest
-	15, // 40: geomds.Namespace.StatFs:input_type -> geomds.StatFsRequest
-	17, // 41: geomds.Namespace.GetLayout:input_type -> geomds.GetLayoutRequest
-	35, // 42: geomds.Cluster.Check:input_type -> geomds.CheckRequest
-	33, // 43: geomds.Cluster.Snapshot:input_type -> geomds.SnapshotRequest
-	23, // 44: geomds.Cluster.Status:input_type -> geomds.StatusRequest
-	25, // 45: geomds.Cluster.MemberList:input_type -> geomds.MemberListRequest
-	27, // 46: geomds.Cluster.AddMember:input_type -> geomds.AddMemberRequest
-	29, // 47: geomds.Cluster.RemoveMember:input_type -> geomds.MemberRequest
-	29, // 48: geomds.Cluster.PromoteMember:input_type -> geomds.MemberRequest
-	31, // 49: geomds.Cluster.TransferLeader:input_type -> geomds.TransferLeaderRequest
-	4,  // 50: geomds.Namespace.Mutate:output_type -> geomds.MutateReply
-	7,  // 51: geomds.Namespace.Lookup:output_type -> geomds.AttrReply
-	7,  // 52: geomds.Namespace.GetAttr:output_type -> geomds.AttrReply
-	10, // 53: geomds.Namespace.ReadDir:output_type -> geomds.ReadDirReply
-	12, // 54: geomds.Namespace.ReadLink:output_type -> geomds.ReadLinkReply
-	14, // 55: geomds.Namespace.GetXattr:output_type -> geomds.XattrReply
-	14, // 56: geomds.Namespace.ListXattr:output_type -> geomds.XattrReply
-	16, // 57: geomds.Namespace.StatFs:output_type -> geomds.StatFsReply
-	18, // 58: geomds.Namespace.GetLayout:output_type -> geomds.GetLayoutReply
-	36, // 59: geomds.Cluster.Check:output_type -> geomds.CheckReply
-	34, // 60: geomds.Cluster.Snapshot:output_type -> geomds.SnapshotData
-	24, // 61: geomds.Cluster.Status:output_type -> geomds.StatusReply
-	26, // 62: geomds.Cluster.MemberList:output_type -> geomds.MemberListReply
-	28, // 63: geomds.Cluster.AddMember:output_type -> geomds.AddMemberReply
-	30, // 64: geomds.Cluster.RemoveMember:output_type -> geomds.MemberReply
-	30, // 65: geomds.Cluster.PromoteMember:output_type -> geomds.MemberReply
-	32, // 66: geomds.Cluster.TransferLeader:output_type -> geomds.TransferLeaderReply
-	50, // [50:67] is the sub-list for method output_type
-	33, // [33:50] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	37, // 26: geomds.NodeStatus.peer_rtt_ns:type_name -> geomds.NodeStatus.PeerRttNsEntry
+	2,  // 27: geomds.StatusReply.meta:type_name -> geomds.ReplyMeta
+	22, // 28: geomds.StatusReply.nodes:type_name -> geomds.NodeStatus
+	21, // 29: geomds.StatusReply.shards:type_name -> geomds.ShardStatus
+	19, // 30: geomds.MemberListReply.members:type_name -> geomds.Member
+	19, // 31: geomds.AddMemberReply.member:type_name -> geomds.Member
+	19, // 32: geomds.AddMemberReply.members:type_name -> geomds.Member
+	19, // 33: geomds.MemberReply.members:type_name -> geomds.Member
+	3,  // 34: geomds.Namespace.Mutate:input_type -> geomds.MutateRequest
+	5,  // 35: geomds.Namespace.Lookup:input_type -> geomds.LookupRequest
+	6,  // 36: geomds.Namespace.GetAttr:input_type -> geomds.GetAttrRequest
+	9,  // 37: geomds.Namespace.ReadDir:input_type -> geomds.ReadDirRequest
+	11, // 38: geomds.Namespace.ReadLink:input_type -> geomds.ReadLinkRequest
+	13, // 39: geomds.Namespace.GetXattr:input_type -> geomds.XattrRequest
+	13, // 40: geomds.Namespace.ListXattr:input_type -> geomds.XattrRequest
+	15, // 41: geomds.Namespace.StatFs:input_type -> geomds.StatFsRequest
+	17, // 42: geomds.Namespace.GetLayout:input_type -> geomds.GetLayoutRequest
+	35, // 43: geomds.Cluster.Check:input_type -> geomds.CheckRequest
+	33, // 44: geomds.Cluster.Snapshot:input_type -> geomds.SnapshotRequest
+	23, // 45: geomds.Cluster.Status:input_type -> geomds.StatusRequest
+	25, // 46: geomds.Cluster.MemberList:input_type -> geomds.MemberListRequest
+	27, // 47: geomds.Cluster.AddMember:input_type -> geomds.AddMemberRequest
+	29, // 48: geomds.Cluster.RemoveMember:input_type -> geomds.MemberRequest
+	29, // 49: geomds.Cluster.PromoteMember:input_type -> geomds.MemberRequest
+	31, // 50: geomds.Cluster.TransferLeader:input_type -> geomds.TransferLeaderRequest
+	4,  // 51: geomds.Namespace.Mutate:output_type -> geomds.MutateReply
+	7,  // 52: geomds.Namespace.Lookup:output_type -> geomds.AttrReply
+	7,  // 53: geomds.Namespace.GetAttr:output_type -> geomds.AttrReply
+	10, // 54: geomds.Namespace.ReadDir:output_type -> geomds.ReadDirReply
+	12, // 55: geomds.Namespace.ReadLink:output_type -> geomds.ReadLinkReply
+	14, // 56: geomds.Namespace.GetXattr:output_type -> geomds.XattrReply
+	14, // 57: geomds.Namespace.ListXattr:output_type -> geomds.XattrReply
+	16, // 58: geomds.Namespace.StatFs:output_type -> geomds.StatFsReply
+	18, // 59: geomds.Namespace.GetLayout:output_type -> geomds.GetLayoutReply
+	36, // 60: geomds.Cluster.Check:output_type -> geomds.CheckReply
+	34, // 61: geomds.Cluster.Snapshot:output_type -> geomds.SnapshotData
+	24, // 62: geomds.Cluster.Status:output_type -> geomds.StatusReply
+	26, // 63: geomds.Cluster.MemberList:output_type -> geomds.MemberListReply
+	28, // 64: geomds.Cluster.AddMember:output_type -> geomds.AddMemberReply
+	30, // 65: geomds.Cluster.RemoveMember:output_type -> geomds.MemberReply
+	30, // 66: geomds.Cluster.PromoteMember:output_type -> geomds.MemberReply
+	32, // 67: geomds.Cluster.TransferLeader:output_type -> geomds.TransferLeaderReply
+	51, // [51:68] is the sub-list for method output_type
+	34, // [34:51] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_api_proto_init() }
@@ -2633,7 +2650,7 @@ func file_api_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_proto_rawDesc), len(file_api_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   36,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

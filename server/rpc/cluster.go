@@ -56,7 +56,7 @@ func (s *Server) fanOut(ctx context.Context, out *pb.StatusReply) {
 			n.RttNs = int64(time.Since(t0))
 			for _, o := range own.GetNodes() {
 				if o.GetName() == n.Name {
-					n.DiskBytes, n.Applied = o.GetDiskBytes(), o.GetApplied()
+					n.DiskBytes, n.Applied, n.PeerRttNs = o.GetDiskBytes(), o.GetApplied(), o.GetPeerRttNs()
 					if n.Role == "" || n.Role == "follower" {
 						n.Role = o.GetRole()
 					}
@@ -90,6 +90,7 @@ func (s *Server) localStatus() *pb.StatusReply {
 			r.Applied, r.Healthy = s.cfg.FSM.Applied(), true
 			r.Match = r.Applied
 			node.Applied, node.DiskBytes, node.Role = r.Applied, s.cfg.Engine.DiskUsage(), st.Role
+			node.PeerRttNs = s.peerRTT()
 		default:
 			if p, ok := st.Progress[m.Id]; ok {
 				r.Match, r.Applied, r.Healthy = p.Match, p.Match, p.RecentActive
@@ -246,4 +247,15 @@ func (s *Server) TransferLeader(ctx context.Context, req *pb.TransferLeaderReque
 		return nil, toStatus(err, s.leaderName())
 	}
 	return &pb.TransferLeaderReply{Leader: s.leaderName()}, nil
+}
+
+func (s *Server) peerRTT() map[string]int64 {
+	if s.cfg.PeerRTT == nil {
+		return nil
+	}
+	out := map[string]int64{}
+	for name, d := range s.cfg.PeerRTT() {
+		out[name] = int64(d)
+	}
+	return out
 }

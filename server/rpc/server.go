@@ -42,7 +42,10 @@ type Config struct {
 	// NoQuorumAfter: with no contact with a leader for this long, writes and
 	// STRONG reads fail at once (degraded mode) instead of waiting.
 	NoQuorumAfter time.Duration
-	Now           func() time.Time
+	// PeerRTT returns the round trips this node measured to the other
+	// members, by name (nil: none).
+	PeerRTT func() map[string]time.Duration
+	Now     func() time.Time
 }
 
 // Server implements the Namespace and Cluster services of one node.

@@ -1,0 +1,87 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+)
+
+// probeInterval is how often a node measures its round trips to the others.
+const probeInterval = 5 * time.Second
+
+// peerRTT holds the round trips this node measured to the other members,
+// for `geomdsctl status`.
+type peerRTT struct {
+	mu    sync.Mutex
+	rtt   map[string]time.Duration    // by member name; guarded by mu
+	conns map[string]*grpc.ClientConn // by address; used by the prober only
+}
+
+// probePeers measures, every probeInterval, one health check's round trip
+// to each member (declaring this node's site, so emulated WAN delay counts
+// as it would for a client here).
+func (n *Node) probePeers(ctx context.Context) {
+	p := &n.rtts
+	p.conns = map[string]*grpc.ClientConn{}
+	defer func() {
+		for _, cc := range p.conns {
+			cc.Close()
+		}
+	}()
+	ctx = metadata.AppendToOutgoingContext(ctx, "geomds-site", n.cfg.Site)
+	t := time.NewTicker(probeInterval)
+	defer t.Stop()
+	for {
+		measured := map[string]time.Duration{}
+		for _, m := range n.fsm.Members() {
+			if m.Id == n.id {
+				continue
+			}
+			if d, ok := p.probe(ctx, m.Address); ok {
+				measured[m.Name] = d
+			}
+		}
+		p.mu.Lock()
+		p.rtt = measured
+		p.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (p *peerRTT) probe(ctx context.Context, addr string) (time.Duration, bool) {
+	cc := p.conns[addr]
+	if cc == nil {
+		var err error
+		if cc, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+			return 0, false
+		}
+		p.conns[addr] = cc
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	if _, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+		return 0, false
+	}
+	return time.Since(t0), true
+}
+
+// snapshot returns the latest measurements.
+func (p *peerRTT) snapshot() map[string]time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]time.Duration, len(p.rtt))
+	for k, v := range p.rtt {
+		out[k] = v
+	}
+	return out
+}
