@@ -47,6 +47,7 @@ func geomdsBinary(t *testing.T) string {
 
 type proc struct {
 	name, site, addr, dir string
+	join                  bool // added with AddMember: start with --join
 	cmd                   *exec.Cmd
 	log                   *os.File
 }
@@ -124,6 +125,9 @@ func (pc *procCluster) start(i int) {
 	p := pc.procs[i]
 	args := append([]string{"serve", "--name", p.name, "--site", p.site, "--data-dir", p.dir,
 		"--listen", p.addr, "--initial-cluster", pc.initial, "--log-level", "info"}, pc.extra...)
+	if p.join {
+		args = append(args, "--join")
+	}
 	p.cmd = exec.Command(pc.bin, args...)
 	f, err := os.OpenFile(p.dir+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

@@ -100,13 +100,16 @@ func (fn *faultNet) setDelay(i int, d time.Duration) {
 	fn.delay[i] = d
 }
 
-// fault returns what happens now to a chunk from node src to node dst (src
-// may be -1: unknown).
+// fault returns what happens now to a chunk from node src to node dst
+// (either may be -1, unknown: the reply direction of a connection whose
+// source was not found has dst -1; only the known node's fault applies).
 func (fn *faultNet) fault(src, dst int) (drop bool, delay time.Duration) {
 	fn.mu.Lock()
 	defer fn.mu.Unlock()
-	drop = fn.blackholed[dst]
-	delay = fn.delay[dst]
+	if dst >= 0 {
+		drop = fn.blackholed[dst]
+		delay = fn.delay[dst]
+	}
 	if src >= 0 {
 		drop = drop || fn.blackholed[src]
 		delay += fn.delay[src]

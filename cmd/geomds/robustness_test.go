@@ -3,8 +3,10 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -31,7 +33,7 @@ import (
 var (
 	robustnessRuns    = flag.Int("robustness.runs", 2, "TestRobustness: runs, one fault each (consecutive runs inject different faults)")
 	robustnessSeed    = flag.Int64("robustness.seed", 0, "TestRobustness: seed of the first run (0: from the clock); run i uses seed+i")
-	robustnessFault   = flag.String("robustness.fault", "", "TestRobustness: kill|pause|blackhole|delay|transfer (default: the seed's)")
+	robustnessFault   = flag.String("robustness.fault", "", "TestRobustness: kill|pause|blackhole|delay|transfer|member (default: the seed's)")
 	robustnessPhase   = flag.Duration("robustness.phase", 3*time.Second, "TestRobustness: length of the phases before, during and after the fault")
 	robustnessClients = flag.Int("robustness.clients", 4, "TestRobustness: concurrent recorded clients")
 	robustnessCheck   = flag.Duration("robustness.check-timeout", 2*time.Minute, "TestRobustness: bound on the linearizability check (running out fails the run)")
@@ -46,9 +48,10 @@ const (
 	faultBlackhole faultKind = "blackhole" // drop everything on a node's peer links
 	faultDelay     faultKind = "delay"     // add delay on a node's peer links
 	faultTransfer  faultKind = "transfer"  // move the leadership
+	faultMember    faultKind = "member"    // replace a follower: remove it, rejoin it under a new name, promote it
 )
 
-var faultKinds = []faultKind{faultKill, faultPause, faultBlackhole, faultDelay, faultTransfer}
+var faultKinds = []faultKind{faultKill, faultPause, faultBlackhole, faultDelay, faultTransfer, faultMember}
 
 func TestRobustness(t *testing.T) {
 	seed := *robustnessSeed
@@ -179,6 +182,11 @@ func (fc *faultCluster) inject(ctx context.Context, t *testing.T, admin *client.
 	case faultTransfer:
 		to := (leader + 1 + r.IntN(len(fc.procs)-1)) % len(fc.procs)
 		return fc.transfer(ctx, t, admin, leader, to)
+	case faultMember:
+		if target == leader { // never the leader: RemoveMember of it would move the leadership too
+			target = (leader + 1 + r.IntN(len(fc.procs)-1)) % len(fc.procs)
+		}
+		return fc.replaceMember(ctx, t, admin, target)
 	}
 	panic("unreachable: the fault kind was checked")
 }
@@ -206,6 +214,109 @@ func (fc *faultCluster) transfer(ctx context.Context, t *testing.T, admin *clien
 	}
 	t.Errorf("leader is not %s 30s after the transfer was asked", fc.procs[to].name)
 	return fmt.Sprintf("leader transfer %s -> %s (never happened)", fc.procs[from].name, fc.procs[to].name)
+}
+
+// replaceMember replaces follower i by a new member in the same slot:
+// RemoveMember of its name, kill -9 of its process, then AddMember of a new
+// name (node IDs are never reused, so the node cannot come back as itself)
+// as a learner at the slot's proxy address, `serve --join` with an empty
+// data dir on the slot's --listen address (the workload clients and the
+// proxy keep working), and PromoteMember once it has caught up.
+func (fc *faultCluster) replaceMember(ctx context.Context, t *testing.T, admin *client.Client, i int) string {
+	t.Helper()
+	start := time.Now()
+	p := fc.procs[i]
+	old := p.name
+	// The client retries Unavailable within its RequestTimeout; these loops
+	// cover what outlives it and a retry whose first attempt was applied.
+	tries, err := retryAdmin(ctx, t, "remove member "+old, 15*time.Second, func(ctx context.Context) error {
+		_, err := admin.RemoveMember(ctx, old)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // an earlier attempt was applied
+		}
+		return err
+	})
+	if err != nil {
+		t.Errorf("remove member %s: %v (%d tries)", old, err, tries)
+		return fmt.Sprintf("member change of %s (remove failed: %v)", old, err)
+	}
+	removed := time.Since(start)
+	fc.killNode(i)
+	p.name = nextMemberName(old)
+	p.dir = filepath.Join(fc.t.TempDir(), p.site+"-"+p.name)
+	p.join = true
+	if _, err := retryAdmin(ctx, t, "add member "+p.name, 15*time.Second, func(ctx context.Context) error {
+		_, err := admin.AddMember(ctx, p.name, p.site, fc.net.proxies[i].addr, true)
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return err
+	}); err != nil {
+		t.Errorf("add member %s: %v", p.name, err)
+		return fmt.Sprintf("member change %s -> %s (add failed: %v)", old, p.name, err)
+	}
+	fc.startNode(i)
+	joined := time.Since(start)
+	tries, err = retryAdmin(ctx, t, "", 30*time.Second, func(ctx context.Context) error {
+		_, err := admin.PromoteMember(ctx, p.name)
+		if errors.Is(err, syscall.EINVAL) {
+			return nil // already a voter: an earlier attempt was applied
+		}
+		return err // EBUSY while it lags, EAGAIN off the leader
+	})
+	if err != nil {
+		t.Errorf("promote member %s: still failing 30s after it joined: %v (%d tries)", p.name, err, tries)
+		return fmt.Sprintf("member change %s -> %s (promotion never succeeded)", old, p.name)
+	}
+	if ms, err := admin.MemberList(ctx); err != nil {
+		t.Errorf("member list after the change: %v", err)
+	} else {
+		var got []string
+		voter := false
+		for _, m := range ms {
+			got = append(got, fmt.Sprintf("%s(learner=%v)", m.GetName(), m.GetLearner()))
+			if m.GetName() == old {
+				t.Errorf("removed member %s is still listed: %v", old, ms)
+			}
+			voter = voter || (m.GetName() == p.name && !m.GetLearner())
+		}
+		if !voter || len(ms) != len(fc.procs) {
+			t.Errorf("after the change the members are %v, want %d voters including %s", got, len(fc.procs), p.name)
+		}
+	}
+	return fmt.Sprintf("member change: removed %s (%s), rejoined as learner %s with an empty data dir (%s), promoted after %d request(s) (took %s)",
+		old, removed.Round(time.Millisecond), p.name, joined.Round(time.Millisecond), tries, time.Since(start).Round(time.Millisecond))
+}
+
+// retryAdmin calls f until it succeeds or limit passes, every 200 ms; it
+// returns the number of calls and the last error. A non-empty what logs
+// each failure.
+func retryAdmin(ctx context.Context, t *testing.T, what string, limit time.Duration, f func(context.Context) error) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	tries := 0
+	for {
+		tries++
+		err := f(ctx)
+		if err == nil {
+			return tries, nil
+		}
+		if what != "" {
+			t.Logf("%s: %v", what, err)
+		}
+		if !sleepCtx(ctx, 200*time.Millisecond) {
+			return tries, err
+		}
+	}
+}
+
+// nextMemberName is the name of the member that replaces name: n2 -> n2b,
+// n2b -> n2c.
+func nextMemberName(name string) string {
+	if k := len(name) - 1; k > 1 && name[k] >= 'b' && name[k] < 'z' && name[k-1] >= '0' && name[k-1] <= '9' {
+		return name[:k] + string(name[k]+1)
+	}
+	return name + "b"
 }
 
 // checkLinearizable runs porcupine on the history; a violation or a check
