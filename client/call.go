@@ -120,12 +120,14 @@ func retryable(e *Error, kind callKind) bool {
 	return false
 }
 
-// backoff returns the pause after the given round: 50 ms doubling to 1 s,
-// with ±20% jitter so clients do not retry in step.
+// backoff returns the pause after the given round: 10 ms doubling to 1 s,
+// with ±20% jitter so clients do not retry in step. The first rounds are
+// short because the usual cause — a leader election or transfer — is over
+// within a few round trips.
 func backoff(round int) time.Duration {
 	d := time.Second
-	if round < 5 {
-		d = 50 * time.Millisecond << round
+	if round < 7 {
+		d = 10 * time.Millisecond << round
 	}
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
