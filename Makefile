@@ -16,7 +16,10 @@ build:
 dev:
 	$(GO) run ./cmd/geomds dev
 
+# Regenerates proto/geomdspb from proto/*.proto. Needs protoc (Debian:
+# apt-get install -y protobuf-compiler); the Go plugins come from the proxy.
 proto:
+	@command -v protoc >/dev/null || { echo "make proto: protoc not found; apt-get install -y protobuf-compiler" >&2; exit 1; }
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 	protoc -I proto --go_out=proto --go_opt=paths=source_relative \
