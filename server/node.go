@@ -329,21 +329,13 @@ func (n *Node) peerDelay(to uint64) time.Duration {
 // handler routes peer messages to the shard's replica.
 type handler struct{ n *Node }
 
-// errNotForMe rejects a message addressed to another node ID: a member of
-// an older cluster (restored clusters number their members afresh) or a
-// node that was removed and replaced at the same address.
-var errNotForMe = errors.New("message for another node ID")
-
+// The transport refuses batches and snapshots addressed to another node ID
+// (a member of an older cluster, or of the source of a restore), so the
+// handler only routes.
 func (h handler) Step(ctx context.Context, _ uint64, m *raftpb.Message) error {
-	if m.GetTo() != h.n.id {
-		return errNotForMe
-	}
 	return h.n.rep.Step(ctx, m)
 }
 func (h handler) StepSnapshot(ctx context.Context, _ uint64, m *raftpb.Message, data io.Reader) error {
-	if m.GetTo() != h.n.id {
-		return errNotForMe
-	}
 	h.n.log.Info("restoring state snapshot from leader", "from", m.GetFrom(), "index", m.GetSnapshot().GetMetadata().GetIndex())
 	err := h.n.rep.StepSnapshot(ctx, m, data)
 	if err != nil {

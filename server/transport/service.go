@@ -72,6 +72,11 @@ func (s *service) Snapshot(stream pb.Peer_SnapshotServer) error {
 	if err := proto.Unmarshal(first.GetMessage(), m); err != nil {
 		return status.Errorf(codes.InvalidArgument, "snapshot message: %v", err)
 	}
+	if m.GetTo() != s.t.cfg.NodeID {
+		// As for batches: a sender that addresses another node ID (a member
+		// of an older cluster at a reused address) is refused.
+		return status.Errorf(codes.FailedPrecondition, "snapshot for node %d reached node %d", m.GetTo(), s.t.cfg.NodeID)
+	}
 	pr, pw := io.Pipe()
 	pumped := make(chan struct{})
 	go func() {

@@ -369,3 +369,30 @@ func TestManyMessagesPerWrite(t *testing.T) {
 		t.Logf("%d messages in %d stream writes", n, w)
 	}
 }
+
+// A node reached at an address that now belongs to another node ID (a
+// member of an older cluster, or of a restore's source) refuses the batches
+// and snapshots addressed to the old ID.
+func TestMessagesForAnotherNodeRefused(t *testing.T) {
+	book := &addrBook{m: map[uint64]string{}}
+	h1, h3 := newRecorder(), newRecorder()
+	h1.snapData = []byte("state")
+	s1 := node(t, 1, book, h1, nil)
+	node(t, 3, book, h3, nil)
+	addr3, _ := book.resolve(3)
+	book.set(2, addr3) // node 1 believes node 2 lives at node 3's address
+	s1.t.Send(5, []*raftpb.Message{app(1, 2, 1), snapMsg(1, 2, 9)})
+	waitFor(t, "snapshot report", func() bool {
+		h1.mu.Lock()
+		defer h1.mu.Unlock()
+		return len(h1.snapReports) == 1
+	})
+	if h1.snapReports[0] {
+		t.Fatal("a snapshot for node 2 was accepted by node 3")
+	}
+	h3.mu.Lock()
+	defer h3.mu.Unlock()
+	if len(h3.msgs) != 0 || len(h3.snaps) != 0 {
+		t.Fatalf("node 3 stepped %d messages and %d snapshots meant for node 2", len(h3.msgs), len(h3.snaps))
+	}
+}
