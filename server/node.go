@@ -24,6 +24,7 @@ import (
 	"github.com/geomds/geomds/server/fsm"
 	"github.com/geomds/geomds/server/metrics"
 	"github.com/geomds/geomds/server/replica"
+	"github.com/geomds/geomds/server/rpc"
 	"github.com/geomds/geomds/server/storage"
 	"github.com/geomds/geomds/server/transport"
 )
@@ -48,6 +49,7 @@ type Node struct {
 	httpSrv    *http.Server // metrics endpoint; nil when off
 	metricsLis net.Listener
 	grpc       *grpc.Server
+	rpc        *rpc.Server // the handlers; also the judge of degraded mode
 	health     *health.Server
 	lis        net.Listener
 

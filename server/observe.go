@@ -109,13 +109,12 @@ func (n *Node) MetricsAddr() string {
 const namespaceService = "geomds.Namespace"
 
 // reportQuorum keeps the Namespace service's health honest: NOT_SERVING
-// while this node has heard from no leader for NoQuorumAfter (it would fail
-// writes and STRONG reads), SERVING otherwise. The node's overall health
-// ("") stays SERVING: it still serves STALE reads.
+// while the handlers would fail writes and STRONG reads for want of a
+// quorum, SERVING otherwise. The node's overall health ("") stays SERVING:
+// it still serves STALE reads.
 func (n *Node) reportQuorum() {
-	last := n.rep.LastLeaderContact()
 	st := healthpb.HealthCheckResponse_SERVING
-	if !last.IsZero() && time.Since(last) > n.cfg.NoQuorumAfter {
+	if n.rpc.QuorumErr() != nil {
 		st = healthpb.HealthCheckResponse_NOT_SERVING
 	}
 	n.health.SetServingStatus(namespaceService, st)

@@ -28,13 +28,13 @@ func (n *Node) serve() {
 		grpc.ChainUnaryInterceptor(n.metrics.UnaryInterceptor, n.clientDelayUnary, serverTime),
 		grpc.ChainStreamInterceptor(n.metrics.StreamInterceptor, n.clientDelayStream),
 	)
-	h := rpc.New(rpc.Config{
+	n.rpc = rpc.New(rpc.Config{
 		Name: n.cfg.Name, Site: n.cfg.Site, NodeID: n.id,
 		Shard: measuredShard{n.rep, n.metrics}, FSM: n.fsm, Engine: n.eng,
 		Forward: forwardStatus, NoQuorumAfter: n.cfg.NoQuorumAfter, PeerRTT: n.rtts.snapshot,
 	})
-	pb.RegisterNamespaceServer(n.grpc, h)
-	pb.RegisterClusterServer(n.grpc, h)
+	pb.RegisterNamespaceServer(n.grpc, n.rpc)
+	pb.RegisterClusterServer(n.grpc, n.rpc)
 	n.tr.Register(n.grpc)
 	chunk.NewService(n.chunks).Register(n.grpc)
 	n.health = health.NewServer()

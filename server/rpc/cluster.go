@@ -39,6 +39,7 @@ func (s *Server) Status(ctx context.Context, req *pb.StatusRequest) (*pb.StatusR
 func (s *Server) fanOut(ctx context.Context, out *pb.StatusReply) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	rtt := s.peerRTT() // measured by this node's probe, not by this call
 	var wg sync.WaitGroup
 	for _, n := range out.Nodes {
 		if n.Name == s.cfg.Name {
@@ -47,13 +48,12 @@ func (s *Server) fanOut(ctx context.Context, out *pb.StatusReply) {
 		wg.Add(1)
 		go func(n *pb.NodeStatus) {
 			defer wg.Done()
-			t0 := time.Now()
 			own, err := s.cfg.Forward(ctx, n.Address, &pb.StatusRequest{Local: true})
 			if err != nil {
 				n.Healthy, n.Role, n.Error = false, "down", err.Error()
 				return
 			}
-			n.RttNs = int64(time.Since(t0))
+			n.RttNs = rtt[n.Name]
 			for _, o := range own.GetNodes() {
 				if o.GetName() == n.Name {
 					n.DiskBytes, n.Applied, n.PeerRttNs = o.GetDiskBytes(), o.GetApplied(), o.GetPeerRttNs()

@@ -18,7 +18,7 @@ func (s *Server) Mutate(ctx context.Context, req *pb.MutateRequest) (*pb.MutateR
 	if err := validateCommand(cmd); err != nil {
 		return nil, err
 	}
-	if err := s.checkQuorum(); err != nil {
+	if err := s.QuorumErr(); err != nil {
 		return nil, toStatus(err, s.leaderName())
 	}
 	cmd.Shard = shardID

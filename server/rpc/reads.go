@@ -25,7 +25,7 @@ func (s *Server) barrier(ctx context.Context, opts *pb.ReadOptions) (pb.Consiste
 			return pb.Consistency_STALE, since, nil
 		}
 	}
-	if err := s.checkQuorum(); err != nil {
+	if err := s.QuorumErr(); err != nil {
 		return 0, 0, err
 	}
 	if _, err := s.cfg.Shard.ReadIndex(ctx); err != nil {

@@ -78,9 +78,11 @@ func (s *Server) leaderName() string {
 	return ""
 }
 
-// checkQuorum fails fast in degraded mode: no leader heard from for longer
-// than NoQuorumAfter.
-func (s *Server) checkQuorum() error {
+// QuorumErr says why this node is in degraded mode (no leader heard from
+// for longer than NoQuorumAfter, counted from its start), nil otherwise. The
+// handlers fail writes and STRONG reads with it; the node's health service
+// reports it.
+func (s *Server) QuorumErr() error {
 	if s.cfg.NoQuorumAfter <= 0 {
 		return nil
 	}
