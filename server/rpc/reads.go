@@ -63,16 +63,25 @@ func (s *Server) read(ctx context.Context, opts *pb.ReadOptions, fn func(v *stor
 	return meta, nil
 }
 
-// target resolves (ino, path) of a request: the path wins when set.
-func target(v *storage.View, creds *pb.Creds, ino uint64, path string, follow bool) (uint64, error) {
-	if path == "" {
-		return ino, nil
+// readTarget is read for a request naming its inode by (ino, path): the
+// path, when set, is checked and then resolved on the same view fn reads.
+func (s *Server) readTarget(ctx context.Context, opts *pb.ReadOptions, ino uint64, path string, follow bool,
+	fn func(v *storage.View, ino uint64) error) (*pb.ReplyMeta, error) {
+	if path != "" {
+		if err := checkPath(path); err != nil {
+			return nil, err
+		}
 	}
-	a, err := namespace.Resolve(v, creds, path, follow)
-	if err != nil {
-		return 0, err
-	}
-	return a.Ino, nil
+	return s.read(ctx, opts, func(v *storage.View) error {
+		if path != "" {
+			a, err := namespace.Resolve(v, opts.GetCreds(), path, follow)
+			if err != nil {
+				return err
+			}
+			ino = a.Ino
+		}
+		return fn(v, ino)
+	})
 }
 
 func (s *Server) Lookup(ctx context.Context, req *pb.LookupRequest) (*pb.AttrReply, error) {
@@ -89,18 +98,9 @@ func (s *Server) Lookup(ctx context.Context, req *pb.LookupRequest) (*pb.AttrRep
 }
 
 func (s *Server) GetAttr(ctx context.Context, req *pb.GetAttrRequest) (*pb.AttrReply, error) {
-	if req.GetPath() != "" {
-		if err := checkPath(req.GetPath()); err != nil {
-			return nil, err
-		}
-	}
 	out := &pb.AttrReply{}
-	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) (err error) {
-		if req.GetPath() != "" {
-			out.Attr, err = namespace.Resolve(v, req.GetRead().GetCreds(), req.GetPath(), !req.GetNofollow())
-			return err
-		}
-		out.Attr, err = namespace.GetAttr(v, req.GetIno())
+	meta, err := s.readTarget(ctx, req.GetRead(), req.GetIno(), req.GetPath(), !req.GetNofollow(), func(v *storage.View, ino uint64) (err error) {
+		out.Attr, err = namespace.GetAttr(v, ino)
 		return err
 	})
 	out.Meta = meta
@@ -116,13 +116,8 @@ func (s *Server) ReadDir(ctx context.Context, req *pb.ReadDirRequest) (*pb.ReadD
 		limit = readDirLimit
 	}
 	out := &pb.ReadDirReply{}
-	creds := req.GetRead().GetCreds()
-	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) error {
-		ino, err := target(v, creds, req.GetIno(), req.GetPath(), true)
-		if err != nil {
-			return err
-		}
-		out.Entries, out.NextCursor, out.Eof, err = namespace.ReadDir(v, creds, ino, req.GetCursor(), limit, req.GetPlus())
+	meta, err := s.readTarget(ctx, req.GetRead(), req.GetIno(), req.GetPath(), true, func(v *storage.View, ino uint64) (err error) {
+		out.Entries, out.NextCursor, out.Eof, err = namespace.ReadDir(v, req.GetRead().GetCreds(), ino, req.GetCursor(), limit, req.GetPlus())
 		return err
 	})
 	out.Meta = meta
@@ -131,11 +126,7 @@ func (s *Server) ReadDir(ctx context.Context, req *pb.ReadDirRequest) (*pb.ReadD
 
 func (s *Server) ReadLink(ctx context.Context, req *pb.ReadLinkRequest) (*pb.ReadLinkReply, error) {
 	out := &pb.ReadLinkReply{}
-	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) error {
-		ino, err := target(v, req.GetRead().GetCreds(), req.GetIno(), req.GetPath(), false)
-		if err != nil {
-			return err
-		}
+	meta, err := s.readTarget(ctx, req.GetRead(), req.GetIno(), req.GetPath(), false, func(v *storage.View, ino uint64) (err error) {
 		out.Target, err = namespace.ReadLink(v, ino)
 		return err
 	})
@@ -145,13 +136,8 @@ func (s *Server) ReadLink(ctx context.Context, req *pb.ReadLinkRequest) (*pb.Rea
 
 func (s *Server) GetXattr(ctx context.Context, req *pb.XattrRequest) (*pb.XattrReply, error) {
 	out := &pb.XattrReply{}
-	creds := req.GetRead().GetCreds()
-	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) error {
-		ino, err := target(v, creds, req.GetIno(), req.GetPath(), true)
-		if err != nil {
-			return err
-		}
-		out.Value, err = namespace.GetXattr(v, creds, ino, req.GetName())
+	meta, err := s.readTarget(ctx, req.GetRead(), req.GetIno(), req.GetPath(), true, func(v *storage.View, ino uint64) (err error) {
+		out.Value, err = namespace.GetXattr(v, req.GetRead().GetCreds(), ino, req.GetName())
 		return err
 	})
 	out.Meta = meta
@@ -160,13 +146,8 @@ func (s *Server) GetXattr(ctx context.Context, req *pb.XattrRequest) (*pb.XattrR
 
 func (s *Server) ListXattr(ctx context.Context, req *pb.XattrRequest) (*pb.XattrReply, error) {
 	out := &pb.XattrReply{}
-	creds := req.GetRead().GetCreds()
-	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) error {
-		ino, err := target(v, creds, req.GetIno(), req.GetPath(), true)
-		if err != nil {
-			return err
-		}
-		out.Names, err = namespace.ListXattr(v, creds, ino)
+	meta, err := s.readTarget(ctx, req.GetRead(), req.GetIno(), req.GetPath(), true, func(v *storage.View, ino uint64) (err error) {
+		out.Names, err = namespace.ListXattr(v, req.GetRead().GetCreds(), ino)
 		return err
 	})
 	out.Meta = meta
@@ -186,11 +167,7 @@ func (s *Server) StatFs(ctx context.Context, req *pb.StatFsRequest) (*pb.StatFsR
 
 func (s *Server) GetLayout(ctx context.Context, req *pb.GetLayoutRequest) (*pb.GetLayoutReply, error) {
 	out := &pb.GetLayoutReply{}
-	meta, err := s.read(ctx, req.GetRead(), func(v *storage.View) error {
-		ino, err := target(v, req.GetRead().GetCreds(), req.GetIno(), req.GetPath(), true)
-		if err != nil {
-			return err
-		}
+	meta, err := s.readTarget(ctx, req.GetRead(), req.GetIno(), req.GetPath(), true, func(v *storage.View, ino uint64) (err error) {
 		out.Attr, out.Extents, out.Chunks, err = namespace.GetLayout(v, ino)
 		return err
 	})
