@@ -186,11 +186,8 @@ func ioError(ctx context.Context, err error) error {
 // layoutOf runs GetLayout for path.
 func (c *Client) layoutOf(ctx context.Context, path string) (*pb.GetLayoutReply, error) {
 	req := &pb.GetLayoutRequest{Read: c.readOptions(ctx), Path: path}
-	var reply *pb.GetLayoutReply
-	err := c.read(ctx, "GetLayout", "read", path, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
-		r, err := ep.ns.GetLayout(ctx, req)
-		reply = r
-		return r.GetMeta(), err
+	reply, err := readReply(c, ctx, "GetLayout", "read", path, func(ctx context.Context, ep *endpoint) (*pb.GetLayoutReply, error) {
+		return ep.ns.GetLayout(ctx, req)
 	})
 	return reply, err
 }

@@ -11,11 +11,8 @@ import (
 // Lookup returns the attributes of name in the directory parent.
 func (c *Client) Lookup(ctx context.Context, parent uint64, name string) (*pb.Attr, error) {
 	req := &pb.LookupRequest{Read: c.readOptions(ctx), Parent: parent, Name: name}
-	var reply *pb.AttrReply
-	err := c.read(ctx, "Lookup", "lookup", name, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
-		r, err := ep.ns.Lookup(ctx, req)
-		reply = r
-		return r.GetMeta(), err
+	reply, err := readReply(c, ctx, "Lookup", "lookup", name, func(ctx context.Context, ep *endpoint) (*pb.AttrReply, error) {
+		return ep.ns.Lookup(ctx, req)
 	})
 	return reply.GetAttr(), err
 }
@@ -45,11 +42,8 @@ func (c *Client) ReadLinkAt(ctx context.Context, ino uint64) (string, error) {
 // GetLayout returns a file's attributes, extents and the chunks they use.
 func (c *Client) GetLayout(ctx context.Context, ino uint64) (*pb.GetLayoutReply, error) {
 	req := &pb.GetLayoutRequest{Read: c.readOptions(ctx), Ino: ino}
-	var reply *pb.GetLayoutReply
-	err := c.read(ctx, "GetLayout", "getlayout", inoString(ino), func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
-		r, err := ep.ns.GetLayout(ctx, req)
-		reply = r
-		return r.GetMeta(), err
+	reply, err := readReply(c, ctx, "GetLayout", "getlayout", inoString(ino), func(ctx context.Context, ep *endpoint) (*pb.GetLayoutReply, error) {
+		return ep.ns.GetLayout(ctx, req)
 	})
 	return reply, err
 }

@@ -26,14 +26,27 @@ func (c *Client) read(ctx context.Context, method, op, what string, fn rpcFunc) 
 	return withOp(c.invoke(ctx, method, readCall, fn), op, what)
 }
 
+// metaReply is every reply that says who served it.
+type metaReply interface{ GetMeta() *pb.ReplyMeta }
+
+// readReply runs a read RPC through read and returns its reply (nil on
+// error; the proto getters on it are nil-safe).
+func readReply[R metaReply](c *Client, ctx context.Context, method, op, what string,
+	rpc func(context.Context, *endpoint) (R, error)) (R, error) {
+	var reply R
+	err := c.read(ctx, method, op, what, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
+		r, err := rpc(ctx, ep)
+		reply = r
+		return r.GetMeta(), err
+	})
+	return reply, err
+}
+
 // getAttr runs GetAttr with req (its read options filled in).
 func (c *Client) getAttr(ctx context.Context, op, what string, req *pb.GetAttrRequest) (*pb.Attr, error) {
 	req.Read = c.readOptions(ctx)
-	var reply *pb.AttrReply
-	err := c.read(ctx, "GetAttr", op, what, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
-		r, err := ep.ns.GetAttr(ctx, req)
-		reply = r
-		return r.GetMeta(), err
+	reply, err := readReply(c, ctx, "GetAttr", op, what, func(ctx context.Context, ep *endpoint) (*pb.AttrReply, error) {
+		return ep.ns.GetAttr(ctx, req)
 	})
 	return reply.GetAttr(), err
 }
@@ -41,11 +54,8 @@ func (c *Client) getAttr(ctx context.Context, op, what string, req *pb.GetAttrRe
 // readDir runs one ReadDir page with req.
 func (c *Client) readDir(ctx context.Context, what string, req *pb.ReadDirRequest) (*pb.ReadDirReply, error) {
 	req.Read = c.readOptions(ctx)
-	var reply *pb.ReadDirReply
-	err := c.read(ctx, "ReadDir", "readdir", what, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
-		r, err := ep.ns.ReadDir(ctx, req)
-		reply = r
-		return r.GetMeta(), err
+	reply, err := readReply(c, ctx, "ReadDir", "readdir", what, func(ctx context.Context, ep *endpoint) (*pb.ReadDirReply, error) {
+		return ep.ns.ReadDir(ctx, req)
 	})
 	return reply, err
 }
@@ -53,11 +63,8 @@ func (c *Client) readDir(ctx context.Context, what string, req *pb.ReadDirReques
 // readLink runs ReadLink with req.
 func (c *Client) readLink(ctx context.Context, what string, req *pb.ReadLinkRequest) (string, error) {
 	req.Read = c.readOptions(ctx)
-	var reply *pb.ReadLinkReply
-	err := c.read(ctx, "ReadLink", "readlink", what, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
-		r, err := ep.ns.ReadLink(ctx, req)
-		reply = r
-		return r.GetMeta(), err
+	reply, err := readReply(c, ctx, "ReadLink", "readlink", what, func(ctx context.Context, ep *endpoint) (*pb.ReadLinkReply, error) {
+		return ep.ns.ReadLink(ctx, req)
 	})
 	return reply.GetTarget(), err
 }
@@ -65,11 +72,8 @@ func (c *Client) readLink(ctx context.Context, what string, req *pb.ReadLinkRequ
 // StatFs returns the namespace's counters.
 func (c *Client) StatFs(ctx context.Context) (*pb.StatFsReply, error) {
 	req := &pb.StatFsRequest{Read: c.readOptions(ctx)}
-	var reply *pb.StatFsReply
-	err := c.read(ctx, "StatFs", "statfs", "", func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
-		r, err := ep.ns.StatFs(ctx, req)
-		reply = r
-		return r.GetMeta(), err
+	reply, err := readReply(c, ctx, "StatFs", "statfs", "", func(ctx context.Context, ep *endpoint) (*pb.StatFsReply, error) {
+		return ep.ns.StatFs(ctx, req)
 	})
 	return reply, err
 }

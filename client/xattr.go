@@ -66,22 +66,16 @@ func (c *Client) RemoveXattrAt(ctx context.Context, ino uint64, name string) err
 
 func (c *Client) getXattr(ctx context.Context, what string, req *pb.XattrRequest) ([]byte, error) {
 	req.Read = c.readOptions(ctx)
-	var reply *pb.XattrReply
-	err := c.read(ctx, "GetXattr", "getxattr", what, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
-		r, err := ep.ns.GetXattr(ctx, req)
-		reply = r
-		return r.GetMeta(), err
+	reply, err := readReply(c, ctx, "GetXattr", "getxattr", what, func(ctx context.Context, ep *endpoint) (*pb.XattrReply, error) {
+		return ep.ns.GetXattr(ctx, req)
 	})
 	return reply.GetValue(), err
 }
 
 func (c *Client) listXattr(ctx context.Context, what string, req *pb.XattrRequest) ([]string, error) {
 	req.Read = c.readOptions(ctx)
-	var reply *pb.XattrReply
-	err := c.read(ctx, "ListXattr", "listxattr", what, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
-		r, err := ep.ns.ListXattr(ctx, req)
-		reply = r
-		return r.GetMeta(), err
+	reply, err := readReply(c, ctx, "ListXattr", "listxattr", what, func(ctx context.Context, ep *endpoint) (*pb.XattrReply, error) {
+		return ep.ns.ListXattr(ctx, req)
 	})
 	return reply.GetNames(), err
 }
