@@ -165,3 +165,20 @@ func (f *FSM) ResetMembers(members []*pb.Member) error {
 	}
 	return f.loadMembers()
 }
+
+// VotersAt counts the voters at site and in all, without copying the
+// registry (the handlers ask on every mutation).
+func (f *FSM) VotersAt(site string) (atSite, total int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, m := range f.members {
+		if m.Learner {
+			continue
+		}
+		total++
+		if m.Site == site {
+			atSite++
+		}
+	}
+	return atSite, total
+}

@@ -25,17 +25,7 @@ func (s *Server) toLeader() uint32 {
 // commitRound is 1 when the leader cannot form a quorum of voters at its own
 // site, so every commit waits for a voter across the WAN.
 func (s *Server) commitRound() uint32 {
-	home := s.siteOf(s.cfg.Shard.Leader())
-	voters, local := 0, 0
-	for _, m := range s.cfg.FSM.Members() {
-		if m.Learner {
-			continue
-		}
-		voters++
-		if m.Site == home {
-			local++
-		}
-	}
+	local, voters := s.cfg.FSM.VotersAt(s.siteOf(s.cfg.Shard.Leader()))
 	if local >= voters/2+1 {
 		return 0
 	}
