@@ -32,10 +32,8 @@ func validateCommand(cmd *pb.Command) error {
 		}
 	}
 	for _, p := range paths(cmd) {
-		if p != "" {
-			if err := checkPath(p); err != nil {
-				return err
-			}
+		if err := checkPath(p); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -64,27 +62,28 @@ func locs(cmd *pb.Command) []*pb.Loc {
 func paths(cmd *pb.Command) []string {
 	switch op := cmd.Op.(type) {
 	case *pb.Command_MkdirAll:
-		return []string{nonEmpty(op.MkdirAll.GetPath())}
+		return []string{op.MkdirAll.GetPath()} // required: "" is rejected
 	case *pb.Command_RemoveAll:
-		return []string{nonEmpty(op.RemoveAll.GetPath())}
+		return []string{op.RemoveAll.GetPath()}
 	case *pb.Command_Link:
-		return []string{op.Link.GetPath()}
+		return optional(op.Link.GetPath())
 	case *pb.Command_SetAttr:
-		return []string{op.SetAttr.GetPath()}
+		return optional(op.SetAttr.GetPath())
 	case *pb.Command_SetXattr:
-		return []string{op.SetXattr.GetPath()}
+		return optional(op.SetXattr.GetPath())
 	case *pb.Command_RemoveXattr:
-		return []string{op.RemoveXattr.GetPath()}
+		return optional(op.RemoveXattr.GetPath())
 	}
 	return nil
 }
 
-// nonEmpty turns a missing required path into one checkPath rejects.
-func nonEmpty(p string) string {
+// optional is the path to check when the command names its inode by path
+// (by ino otherwise).
+func optional(p string) []string {
 	if p == "" {
-		return "\x00"
+		return nil
 	}
-	return p
+	return []string{p}
 }
 
 // checkName and checkPath are the namespace's own rules, applied before
