@@ -17,8 +17,9 @@ import (
 // many commands of a batch (the parent directory, counters, sessions)
 // reach Pebble once, and a key created and deleted within the batch (an
 // exactly-once result acknowledged by the next command) not at all. Reads
-// of written keys are served from the map; other reads go to the DB, and a
-// key found absent there is remembered as absent. The Pebble batch is built
+// of written keys are served from the map; other reads go to the engine's
+// cache of committed state (stateCache), then to the DB, and a key found
+// absent is remembered as absent. The Pebble batch is built
 // at Commit; a Scan that must see this batch's writes first replays them
 // into an indexed Pebble batch, whose iterator merges them over the DB, and
 // from then on writes go to both.
@@ -112,6 +113,11 @@ func (b *Batch) Commit(sync bool) error {
 	b.ib = nil
 	err := b.e.commit(wb, sync)
 	_ = wb.Close() // only reports misuse of an already closed batch
+	if err == nil {
+		b.e.state.committed(b.writes)
+	} else {
+		b.e.state.clear() // the DB's state is unknown; the engine has failed anyway
+	}
 	b.release()
 	return err
 }
@@ -169,11 +175,19 @@ func (b *Batch) get(ks keyspace, key []byte) ([]byte, bool, error) {
 	if p, ok := b.writes[string(b.key)]; ok {
 		return p.value, !p.deleted, nil
 	}
-	v, ok, err := getCopy(b.e.db, b.key, &b.vals)
-	if err == nil && !ok {
+	cv, cached := b.e.state.get(b.key)
+	if !cached {
+		v, ok, err := getCopy(b.e.db, b.key, &b.vals)
+		if err != nil {
+			return nil, false, err
+		}
+		b.e.state.fill(b.key, v, ok)
+		cv = cachedValue{v: v, present: ok}
+	}
+	if !cv.present {
 		b.writes[string(b.key)] = pending{deleted: true, dbAbsent: true}
 	}
-	return v, ok, err
+	return cv.v, cv.present, nil
 }
 
 func (b *Batch) put(ks keyspace, key, value []byte) error {

@@ -1,26 +1,40 @@
 package storage
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // TestBatchMatchesModel runs random reads, writes, scans, commits and
 // discards on Batches over a small key space and checks every answer, and
 // the committed state, against a plain map.
+//
+// It runs with the state cache at its default size, so small that it
+// evicts all the time, and off: the answers must not depend on it.
 func TestBatchMatchesModel(t *testing.T) {
-	for seed := range uint64(20) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 11))
-			e := openEngine(t, nil)
-			committed := map[string]string{}
-			for range 30 {
-				checkBatchRun(t, e, rng, committed)
-			}
-		})
+	for _, cache := range []int64{0, 400, -1} {
+		for seed := range uint64(20) {
+			t.Run(fmt.Sprintf("cache=%d/%d", cache, seed), func(t *testing.T) {
+				runBatchModel(t, seed, cache)
+			})
+		}
+	}
+}
+
+func runBatchModel(t *testing.T, seed uint64, cacheBytes int64) {
+	rng := rand.New(rand.NewPCG(seed, 11))
+	e, err := Open("db", Options{FS: vfs.NewMem(), StateCacheBytes: cacheBytes})
+	must(t, err)
+	t.Cleanup(func() { _ = e.Close() })
+	committed := map[string]string{}
+	for range 30 {
+		checkBatchRun(t, e, rng, committed)
 	}
 }
 
@@ -77,4 +91,33 @@ func modelScan(m map[string]string, lo, hi string) string {
 		}
 	}
 	return fmtKV(out)
+}
+
+// TestStateCacheForgetsRestoredState: a key the apply path cached must
+// read as the restored state says once RestoreState replaced the shard.
+func TestStateCacheForgetsRestoredState(t *testing.T) {
+	e := openEngine(t, nil)
+	put := func(v string) {
+		b := e.NewBatch(1)
+		defer b.Close()
+		must(t, b.Put([]byte("k"), []byte(v)))
+		must(t, b.SetApplied(1, 1))
+		must(t, b.Commit(true))
+	}
+	put("old")
+	var stream bytes.Buffer
+	_, err := e.WriteState(1, &stream)
+	must(t, err)
+	put("new")
+	b := e.NewBatch(1)
+	if v, ok := getString(t, b.Get, "k"); !ok || v != "new" {
+		t.Fatalf("before restore: %q %v", v, ok)
+	}
+	must(t, b.Close())
+	must(t, e.RestoreState(1, &stream))
+	b = e.NewBatch(1)
+	defer b.Close()
+	if v, ok := getString(t, b.Get, "k"); !ok || v != "old" {
+		t.Fatalf("after restore: %q %v, want the restored \"old\"", v, ok)
+	}
 }

@@ -19,6 +19,9 @@ type Options struct {
 	FS         vfs.FS       // nil = the OS file system; tests use vfs.NewMem, vfs.NewStrictMem or errorfs
 	Logger     *slog.Logger // nil = slog.Default()
 	CacheBytes int64        // block cache size; 0 = defaultCacheBytes
+	// StateCacheBytes bounds the apply path's cache of committed state
+	// (see stateCache); 0 = defaultStateCacheBytes, negative = no cache.
+	StateCacheBytes int64
 }
 
 const (
@@ -46,6 +49,8 @@ type Engine struct {
 	logs map[uint64]*RaftLog // one per shard, so in-memory log bounds have a single owner
 
 	writeMaps sync.Pool // map[string]pending reused across batches
+
+	state *stateCache // committed state the apply path read or wrote
 }
 
 // Open opens (or creates) the engine in dir.
@@ -58,7 +63,11 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	return &Engine{db: db, log: log, logs: map[uint64]*RaftLog{}}, nil
+	stateBytes := opts.StateCacheBytes
+	if stateBytes == 0 {
+		stateBytes = defaultStateCacheBytes
+	}
+	return &Engine{db: db, log: log, logs: map[uint64]*RaftLog{}, state: newStateCache(stateBytes)}, nil
 }
 
 func pebbleOptions(opts Options, log *slog.Logger) *pebble.Options {

@@ -31,6 +31,7 @@ func (e *Engine) RestoreState(shard uint64, r io.Reader) error {
 	if err := readState(shard, r, wb); err != nil {
 		return err
 	}
+	defer e.state.clear() // the shard's state changed outside any Batch
 	return e.commit(wb, true)
 }
 
