@@ -132,7 +132,11 @@ func (n *Node) open(ctx context.Context) error {
 	}
 	url := n.cfg.ChunkStore
 	if url == "" {
-		url = "file://" + filepath.Join(n.cfg.DataDir, "chunks")
+		dir, err := filepath.Abs(filepath.Join(n.cfg.DataDir, "chunks"))
+		if err != nil {
+			return fmt.Errorf("chunk store under data dir: %w", err)
+		}
+		url = "file://" + dir
 	}
 	if n.chunks, err = chunk.Open(ctx, url, n.cfg.Site); err != nil {
 		return fmt.Errorf("open chunk store: %w", err)

@@ -123,12 +123,14 @@ func tail(s string, n int) string {
 func (pc *procCluster) start(i int) {
 	pc.t.Helper()
 	p := pc.procs[i]
-	args := append([]string{"serve", "--name", p.name, "--site", p.site, "--data-dir", p.dir,
+	// A data dir relative to the working directory, as a user types it.
+	args := append([]string{"serve", "--name", p.name, "--site", p.site, "--data-dir", filepath.Base(p.dir),
 		"--listen", p.addr, "--initial-cluster", pc.initial, "--log-level", "info"}, pc.extra...)
 	if p.join {
 		args = append(args, "--join")
 	}
 	p.cmd = exec.Command(pc.bin, args...)
+	p.cmd.Dir = filepath.Dir(p.dir)
 	f, err := os.OpenFile(p.dir+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		pc.t.Fatal(err)
