@@ -42,6 +42,41 @@ func TestLeaderTransfer(t *testing.T) {
 	}
 }
 
+// TestProposalDuringTransferIsParked: while the leader hands leadership
+// over, raft drops proposals; the replica parks them and, once the new
+// leader is known, forwards them to it. The caller sees success, and the
+// entry applies once everywhere.
+func TestProposalDuringTransferIsParked(t *testing.T) {
+	c := newCluster(t, nil)
+	c.bootstrap(3)
+	ld := c.leader()
+	to := c.follower(ld)
+	c.net.setHold(func(m *raftpb.Message) bool { return m.GetType() == raftpb.MsgTimeoutNow })
+	var terr error
+	transferred := async(func() { terr = ld.r.TransferLeader(context.Background(), to.id) })
+	c.waitFor("transfer pending", func() bool { return ld.r.Status().LeadTransferee == to.id })
+	var perr error
+	proposed := async(func() { _, _, perr = ld.r.Propose(context.Background(), []byte("mid-transfer")) })
+	c.settle()
+	if proposed() {
+		t.Fatalf("Propose during the transfer returned %v at once: want it parked", perr)
+	}
+	c.net.release()
+	c.tickUntil("transfer and proposal", func() bool { return transferred() && proposed() })
+	if terr != nil || perr != nil {
+		t.Fatalf("transfer: %v; proposal: %v", terr, perr)
+	}
+	if got := c.leader(); got.id != to.id {
+		t.Fatalf("leader %d, want %d", got.id, to.id)
+	}
+	c.converged()
+	for _, nd := range c.nodes() {
+		if got := nd.sm.Payloads(); !slices.Equal(got, []string{"mid-transfer"}) {
+			t.Fatalf("node %d applied %q, want the parked proposal once", nd.id, got)
+		}
+	}
+}
+
 func change(typ raftpb.ConfChangeType, id uint64) *raftpb.ConfChangeV2 {
 	return &raftpb.ConfChangeV2{Changes: []*raftpb.ConfChangeSingle{{Type: typ.Enum(), NodeId: &id}}}
 }

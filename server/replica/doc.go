@@ -44,10 +44,14 @@
 // counter with a random start in the low 48) so the node that proposed an
 // entry wakes its waiter when it applies the entry; other nodes ignore the
 // ID. Proposals queued together go to raft as one MsgProp. A follower forwards
-// proposals to the leader; when raft drops one (no leader, leader transfer,
-// uncommitted-size limit) the waiter fails at once with ErrNoLeader and the
-// caller retries. A forwarded proposal the leader loses is only bounded by
-// the caller's ctx.
+// proposals to the leader. When raft drops one because leadership is being
+// decided (no leader known, or this leader transferring it) the loop parks
+// it and steps it again once a leader accepts proposals — at most
+// proposalQueueLen parked, for at most three election timeouts, then it fails
+// with ErrNoLeader (park.go); other drops (uncommitted-size limit) fail at
+// once with ErrNoLeader and the caller retries. A forwarded proposal the
+// leader loses is only bounded by the caller's ctx, or failed with
+// ErrOutcomeUnknown when the leader changes.
 //
 // # Snapshots
 //

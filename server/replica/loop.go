@@ -27,6 +27,9 @@ func (r *Replica) Run(ctx context.Context) (err error) {
 			r.log.Error("replica stopped", "err", err)
 			return err
 		}
+		if r.unpark() {
+			continue // their Ready first
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -101,6 +104,7 @@ func (r *Replica) tick(n int) {
 	for range n {
 		r.loop.rn.Tick()
 		r.ageReadRound()
+		r.ageParked()
 	}
 }
 

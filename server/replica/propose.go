@@ -3,12 +3,10 @@ package replica
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 
 	"go.etcd.io/raft/v3"
-	"go.etcd.io/raft/v3/raftpb"
 )
 
 // headerLen is the proposal-ID header prefixed to every proposed payload.
@@ -105,20 +103,7 @@ more:
 			break more
 		}
 	}
-	ents := make([]*raftpb.Entry, len(batch))
-	for i, p := range batch {
-		ents[i] = &raftpb.Entry{Data: p.data}
-	}
-	err := r.loop.rn.Step(&raftpb.Message{Type: raftpb.MsgProp.Enum(), From: new(r.id), Entries: ents})
-	if err == nil {
-		return
-	}
-	if errors.Is(err, raft.ErrProposalDropped) {
-		err = r.dropReason()
-	}
-	for _, p := range batch {
-		r.props.deliver(p.id, result{err: err})
-	}
+	r.stepProposals(batch)
 }
 
 // dropReason explains why raft dropped a proposal; always ErrNoLeader so
@@ -163,13 +148,19 @@ func (s *waiterSet) deliver(id uint64, res result) {
 	}
 }
 
-// failAll fails every waiter (their entries' results are unknowable).
-func (s *waiterSet) failAll(err error) {
+// failAll fails every waiter but those keep reports (their entries'
+// results are unknowable; kept ones are known not to be in any log).
+func (s *waiterSet) failAll(err error, keep func(id uint64) bool) {
 	s.mu.Lock()
-	m := s.m
-	s.m = make(map[uint64]chan result)
+	var failed []chan result
+	for id, ch := range s.m {
+		if keep == nil || !keep(id) {
+			failed = append(failed, ch)
+			delete(s.m, id)
+		}
+	}
 	s.mu.Unlock()
-	for _, ch := range m {
+	for _, ch := range failed {
 		ch <- result{err: err}
 	}
 }

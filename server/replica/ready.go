@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -49,7 +50,7 @@ func (r *Replica) observe(ss *raft.SoftState, hs *raftpb.HardState) {
 			// their deadline. Commands are exactly-once per client
 			// sequence, so a retry of one that did commit returns its
 			// first result.
-			r.props.failAll(ErrOutcomeUnknown)
+			r.props.failAll(ErrOutcomeUnknown, r.parkedSet())
 			// A read round the old leader dropped would wait an election
 			// timeout to be reissued; its readers retry now instead.
 			if l.round != nil {
@@ -57,7 +58,13 @@ func (r *Replica) observe(ss *raft.SoftState, hs *raftpb.HardState) {
 				l.round = nil
 			}
 		}
+		if l.state == raft.StateLeader && ss.RaftState != raft.StateLeader {
+			r.steppedDown()
+		}
 		l.lead, l.state = ss.Lead, ss.RaftState
+		if l.lead != raft.None {
+			r.park.leaderless = 0
+		}
 	}
 	if hs != nil && hs.GetTerm() != l.term {
 		l.term = hs.GetTerm()
@@ -67,6 +74,17 @@ func (r *Replica) observe(ss *raft.SoftState, hs *raftpb.HardState) {
 		r.publish()
 		r.leaderCh.notify()
 	}
+}
+
+// steppedDown records, as the last leader contact, the latest time this
+// node surely held the newest state: a leader steps down at the latest an
+// election timeout after it last heard from a quorum (CheckQuorum), and no
+// other leader can commit before then. Without it a deposed leader would
+// date its state from the last leader it heard before its own term, or
+// never.
+func (r *Replica) steppedDown() {
+	at := time.Now().Add(-time.Duration(r.cfg.ElectionTicks) * r.cfg.TickInterval)
+	r.contact.Store(at.UnixNano())
 }
 
 // persistSnapshot records a snapshot raft accepted from the leader. The

@@ -54,6 +54,7 @@ type Replica struct {
 	err      error // why Run returned; written before stopped is closed
 
 	loop loopState // owned by the Run goroutine
+	park parking   // proposals raft dropped during an election; owned by Run
 }
 
 // loopState is touched only by the Run goroutine.
@@ -98,6 +99,7 @@ func New(cfg Config) (*Replica, error) {
 		stopped: make(chan struct{}),
 	}
 	r.props.init()
+	r.park.leaderless = neverLed
 	r.idSeq.Store(rand.Uint64())
 	if err := r.initLoop(); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/geomds/geomds/server/replica"
+	"go.etcd.io/raft/v3/raftpb"
 )
 
 // proposeAll proposes payloads concurrently at nd, ticking until all return.
@@ -88,12 +89,79 @@ func TestElection(t *testing.T) {
 	}
 }
 
+// TestProposeWithoutLeaderFailsFast: a node that has never known a leader
+// is not in an election but starting (or cut off): it fails proposals at
+// once so callers try elsewhere.
 func TestProposeWithoutLeaderFailsFast(t *testing.T) {
 	c := newCluster(t, nil)
 	c.bootstrap(3)
 	_, _, err := c.node(1).r.Propose(context.Background(), []byte("x"))
 	if !errors.Is(err, replica.ErrNoLeader) {
 		t.Fatalf("Propose before any election = %v, want ErrNoLeader", err)
+	}
+}
+
+// TestProposeDuringElectionIsParked: a proposal made while the group elects
+// a new leader after losing one waits instead of failing at once: it
+// commits once a leader is elected, or — when the election outlasts
+// parkElections (3) election timeouts, which this harness's elections
+// sometimes do — fails with ErrNoLeader, but not before.
+func TestProposeDuringElectionIsParked(t *testing.T) {
+	c := newCluster(t, nil)
+	c.bootstrap(3)
+	old := c.leader()
+	f := c.follower(old)
+	c.stop(old.id)
+	// No election completes until the follower has lost the old leader.
+	c.net.setHold(func(m *raftpb.Message) bool {
+		return m.GetType() == raftpb.MsgPreVote || m.GetType() == raftpb.MsgVote
+	})
+	c.tickUntil("the follower loses the leader", func() bool { return f.r.Status().Leader == 0 })
+	var err error
+	done := async(func() { _, _, err = f.r.Propose(context.Background(), []byte("mid-election")) })
+	c.settle()
+	if done() {
+		t.Fatalf("Propose without a leader returned %v at once: want it parked", err)
+	}
+	c.net.release()
+	ticks := 0
+	c.tickUntil("the parked proposal returns", func() bool {
+		ticks++
+		return done()
+	})
+	switch {
+	case err == nil:
+		c.converged()
+		if got := f.sm.Payloads(); !slices.Equal(got, []string{"mid-election"}) {
+			t.Fatalf("applied %q, want the parked proposal once", got)
+		}
+	case errors.Is(err, replica.ErrNoLeader) && ticks >= 3*10-1:
+		t.Logf("no leader within %d ticks; the proposal failed after its bound", ticks)
+	default:
+		t.Fatalf("Propose during the election = %v after %d ticks, want success, or ErrNoLeader after 30", err, ticks)
+	}
+}
+
+// TestParkedProposalFailsWhenNoLeaderComes: a node cut off from the others
+// parks a proposal after losing its leader, then fails it with ErrNoLeader
+// once no leader came for parkElections election timeouts, so callers
+// retry elsewhere instead of hanging.
+func TestParkedProposalFailsWhenNoLeaderComes(t *testing.T) {
+	c := newCluster(t, nil)
+	c.bootstrap(3)
+	ld := c.leader()
+	f := c.follower(ld)
+	c.net.partition(f.id, []uint64{1, 2, 3})
+	c.tickUntil("the follower loses the leader", func() bool { return f.r.Status().Leader == 0 })
+	var err error
+	done := async(func() { _, _, err = f.r.Propose(context.Background(), []byte("x")) })
+	c.settle()
+	if done() {
+		t.Fatalf("Propose returned %v before any tick: want it parked", err)
+	}
+	c.tickUntil("the parked proposal fails", done)
+	if !errors.Is(err, replica.ErrNoLeader) {
+		t.Fatalf("Propose at an isolated node = %v, want ErrNoLeader", err)
 	}
 }
 
@@ -258,4 +326,20 @@ func TestWaiterCoveredBySnapshotGetsOutcomeUnknown(t *testing.T) {
 		}
 	}
 	t.Fatal("lag's proposal was not applied")
+}
+
+// TestDeposedLeaderDatesItsState: a leader cut off from the others steps
+// down (CheckQuorum) and then reports its last leader contact as the time
+// it stepped down, not as the last leader it heard before its own term
+// (here: none at all, which made its STALE reads look infinitely old).
+func TestDeposedLeaderDatesItsState(t *testing.T) {
+	c := newCluster(t, nil)
+	c.bootstrap(3)
+	ld := c.leader()
+	start := time.Now()
+	c.net.partition(ld.id, []uint64{1, 2, 3})
+	c.tickUntil("the cut-off leader steps down", func() bool { return ld.r.Status().Role != "leader" })
+	if got := ld.r.LastLeaderContact(); got.Before(start) {
+		t.Fatalf("deposed leader's last contact %v, want at or after %v (when it stepped down)", got, start)
+	}
 }

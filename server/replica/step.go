@@ -105,7 +105,7 @@ func (r *Replica) stepSnapshotOnLoop(m *raftpb.Message, data io.Reader) error {
 		r.applied.set(max(l.applied, l.smApplied))
 		// Entries the snapshot covers are never applied here, so waiters
 		// for them would never wake.
-		r.props.failAll(ErrOutcomeUnknown)
+		r.props.failAll(ErrOutcomeUnknown, r.parkedSet())
 		r.confW.failPending(ErrOutcomeUnknown)
 	}
 	r.step(m)
