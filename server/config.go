@@ -1,14 +1,16 @@
 package server
 
 import (
+	"errors"
 	"fmt"
-
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"log/slog"
 	"net"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Peer is one member of the initial cluster.
@@ -35,6 +37,10 @@ type Config struct {
 	ChunkStore string
 	// RTT emulates WAN round trips between sites (nil = none).
 	RTT RTT
+	// WAN, when set, replaces RTT: one emulated network that the nodes of
+	// an in-process cluster share, so a test can cut sites apart and heal
+	// them while the nodes run. Set RTT or WAN, not both.
+	WAN *WAN
 
 	TickInterval    time.Duration // default from RTT: max(10ms, maxRTT/4)
 	ElectionTicks   int           // default: about max(10 heartbeats, 1 s)
@@ -137,10 +143,87 @@ func (r RTT) String() string {
 	return strings.Join(parts, ",")
 }
 
+// emulation gives the node its WAN: the shared one, or its own built from
+// RTT (never cut).
+func (c *Config) emulation() error {
+	switch {
+	case c.WAN != nil && c.RTT != nil:
+		return errors.New("config: set RTT or WAN, not both")
+	case c.WAN == nil:
+		c.WAN = NewWAN(c.RTT)
+	}
+	return nil
+}
+
+// WAN emulates the network between sites for tests, demos and benchmarks:
+// a fixed round trip per pair of sites and, changeable while nodes run, a
+// set of site pairs cut apart (a blackhole: nothing gets through either
+// way). It is safe for concurrent use; the nodes of an in-process cluster
+// share one, nodes started from flags each have their own, never cut.
+type WAN struct {
+	rtt RTT // fixed: Raft timing is derived from it at start
+
+	mu  sync.RWMutex
+	cut map[[2]string]bool // by pairKey; guarded by mu
+}
+
+// NewWAN returns an emulated network with the given round trips (nil =
+// none) and no cut.
+func NewWAN(rtt RTT) *WAN {
+	return &WAN{rtt: rtt, cut: map[[2]string]bool{}}
+}
+
+// RTT is the round-trip matrix (nil = none).
+func (w *WAN) RTT() RTT { return w.rtt }
+
+// Between is the round trip between two sites, cut or not.
+func (w *WAN) Between(a, b string) time.Duration { return w.rtt.Between(a, b) }
+
+// Cut cuts sites a and b apart until Heal: peer messages between their
+// nodes are lost, and client calls from one to the other are refused. A
+// site is never cut from itself.
+func (w *WAN) Cut(a, b string) {
+	if a == b {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.cut[pairKey(a, b)] = true
+}
+
+// Heal joins sites a and b again.
+func (w *WAN) Heal(a, b string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.cut, pairKey(a, b))
+}
+
+// HealAll joins every pair again.
+func (w *WAN) HealAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	clear(w.cut)
+}
+
+// IsCut reports whether sites a and b are cut apart.
+func (w *WAN) IsCut(a, b string) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.cut[pairKey(a, b)]
+}
+
+// pairKey orders a pair, since a cut is symmetric.
+func pairKey(a, b string) [2]string {
+	if b < a {
+		a, b = b, a
+	}
+	return [2]string{a, b}
+}
+
 // timing derives Raft timing from the RTT matrix unless set explicitly:
 // heartbeat ≈ the largest RTT, election ≥ 10 heartbeats and ≥ 1 s.
 func (c *Config) timing() {
-	maxRTT := c.RTT.Max()
+	maxRTT := c.WAN.RTT().Max()
 	if c.TickInterval == 0 {
 		c.TickInterval = max(10*time.Millisecond, maxRTT/4)
 	}

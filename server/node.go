@@ -81,6 +81,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.emulation(); err != nil {
+		return nil, err
+	}
 	cfg.timing()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -142,7 +145,7 @@ func (n *Node) open(ctx context.Context) error {
 		return fmt.Errorf("open chunk store: %w", err)
 	}
 	n.metrics = metrics.New(n.cfg.Name, n.cfg.Site)
-	n.tr = transport.New(transport.Config{NodeID: n.id, Resolve: n.resolve, Handler: handler{n}, Delay: n.peerDelay, Logger: n.log})
+	n.tr = transport.New(transport.Config{NodeID: n.id, Resolve: n.resolve, Handler: handler{n}, Link: n.peerLink, Logger: n.log})
 	n.rep, err = replica.New(replica.Config{
 		Shard: shardID, ID: n.id, Peers: peers, Transport: n.tr,
 		Log: metrics.LogStore{LogStore: log, M: n.metrics}, SM: metrics.StateMachine{StateMachine: n.fsm, M: n.metrics},
@@ -327,9 +330,14 @@ func (n *Node) siteOf(id uint64) string {
 	return n.cfg.Site
 }
 
-// peerDelay is the emulated one-way delay to a node: half the sites' RTT.
-func (n *Node) peerDelay(to uint64) time.Duration {
-	return n.cfg.RTT.Between(n.cfg.Site, n.siteOf(to)) / 2
+// peerLink is the emulated link to a node: half the sites' RTT one way,
+// and cut while the WAN has the two sites cut apart.
+func (n *Node) peerLink(to uint64) transport.Link {
+	site := n.siteOf(to)
+	return transport.Link{
+		Delay: n.cfg.WAN.Between(n.cfg.Site, site) / 2,
+		Cut:   n.cfg.WAN.IsCut(n.cfg.Site, site),
+	}
 }
 
 // handler routes peer messages to the shard's replica.

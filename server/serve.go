@@ -5,12 +5,14 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"github.com/geomds/geomds/server/chunk"
@@ -25,8 +27,8 @@ func (n *Node) serve() {
 		grpc.MaxSendMsgSize(maxMessageBytes),
 		// Clients ping after 30 s of silence during a call; allow it.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.ChainUnaryInterceptor(n.metrics.UnaryInterceptor, n.clientDelayUnary, serverTime),
-		grpc.ChainStreamInterceptor(n.metrics.StreamInterceptor, n.clientDelayStream),
+		grpc.ChainUnaryInterceptor(n.metrics.UnaryInterceptor, n.clientLinkUnary, serverTime),
+		grpc.ChainStreamInterceptor(n.metrics.StreamInterceptor, n.clientLinkStream),
 	)
 	n.rpc = rpc.New(rpc.Config{
 		Name: n.cfg.Name, Site: n.cfg.Site, NodeID: n.id,
@@ -97,19 +99,22 @@ func forwardStatus(ctx context.Context, addr string, req *pb.StatusRequest) (*pb
 	return pb.NewClusterClient(cc).Status(ctx, req)
 }
 
-// clientDelay emulates the WAN between the client's declared site and this
-// node: half the round trip before the handler and half after. Each call
-// waits on its own, so concurrent calls overlap as they would on a WAN.
-func (n *Node) clientDelay(ctx context.Context) time.Duration {
-	if n.cfg.RTT == nil {
-		return 0
-	}
+// clientLink emulates the WAN between the client's declared site and this
+// node: the delay is half the round trip, spent before the handler and
+// again after it (each call waits on its own, so concurrent calls overlap
+// as they would on a WAN). While the two sites are cut apart the call is
+// refused as Unavailable, which clients retry at another node, as they
+// would after a connection failure.
+func (n *Node) clientLink(ctx context.Context) (time.Duration, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	sites := md.Get("geomds-site")
 	if len(sites) == 0 {
-		return 0
+		return 0, nil
 	}
-	return n.cfg.RTT.Between(sites[0], n.cfg.Site) / 2
+	if n.cfg.WAN.IsCut(sites[0], n.cfg.Site) {
+		return 0, status.Errorf(codes.Unavailable, "emulated partition between sites %s and %s", sites[0], n.cfg.Site)
+	}
+	return n.cfg.WAN.Between(sites[0], n.cfg.Site) / 2, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {
@@ -124,18 +129,24 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	}
 }
 
-func (n *Node) clientDelayUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-	d := n.clientDelay(ctx)
+func (n *Node) clientLinkUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	d, err := n.clientLink(ctx)
+	if err != nil {
+		return nil, err
+	}
 	sleepCtx(ctx, d)
 	out, err := h(ctx, req)
 	sleepCtx(ctx, d)
 	return out, err
 }
 
-func (n *Node) clientDelayStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-	d := n.clientDelay(ss.Context())
+func (n *Node) clientLinkStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	d, err := n.clientLink(ss.Context())
+	if err != nil {
+		return err
+	}
 	sleepCtx(ss.Context(), d)
-	err := h(srv, ss)
+	err = h(srv, ss)
 	sleepCtx(ss.Context(), d)
 	return err
 }

@@ -22,7 +22,9 @@ import (
 // Options shape a test cluster; the zero value is three nodes at sites
 // east, west and north with fast Raft timing.
 type Options struct {
-	Sites           []string
+	Sites []string
+	// RTT is the emulated WAN's round trips; every node shares one
+	// server.WAN built from it (Cluster.WAN), which tests may cut.
 	RTT             server.RTT
 	SnapshotEntries uint64
 	CompactKeep     uint64
@@ -35,6 +37,7 @@ type Cluster struct {
 	dir   string
 	opts  Options
 	peers []server.Peer
+	wan   *server.WAN
 	Nodes []*server.Node // nil while stopped
 }
 
@@ -48,7 +51,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	c := &Cluster{t: t, dir: t.TempDir(), opts: opts}
+	c := &Cluster{t: t, dir: t.TempDir(), opts: opts, wan: server.NewWAN(opts.RTT)}
 	lis := make([]net.Listener, len(opts.Sites))
 	for i, site := range opts.Sites {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -74,7 +77,7 @@ func (c *Cluster) startNode(i int, l net.Listener) {
 		Name: p.Name, Site: p.Site, DataDir: filepath.Join(c.dir, p.Name),
 		Listen: p.Address, Listener: l, InitialCluster: c.peers,
 		ChunkStore:   "file://" + filepath.Join(c.dir, "chunks-"+p.Site),
-		RTT:          c.opts.RTT,
+		WAN:          c.wan,
 		TickInterval: 10 * time.Millisecond, HeartbeatTicks: 2, ElectionTicks: 30,
 		SnapshotEntries: c.opts.SnapshotEntries, CompactKeep: c.opts.CompactKeep,
 		Logger: c.opts.Logger.With("node", p.Name),
@@ -93,6 +96,11 @@ func (c *Cluster) Endpoints() []string {
 	}
 	return out
 }
+
+// WAN is the emulated network every node of the cluster shares: cut and
+// heal sites with it while the nodes run. Give it (server.Config.WAN) to
+// any node a test starts beside the cluster.
+func (c *Cluster) WAN() *server.WAN { return c.wan }
 
 // Peers is the initial cluster.
 func (c *Cluster) Peers() []server.Peer { return c.peers }

@@ -20,11 +20,19 @@
 //
 // # WAN emulation
 //
-// When Config.Delay(to) > 0, each message is stamped when Send is called and
-// released to the stream at stamp + delay. Release times are kept monotonic
-// per destination, so order is preserved, and the sender only waits for the
-// head of the queue: messages sent back to back leave back to back, one delay
-// later (pipelining is kept; nothing waits a full delay per message).
+// Config.Link(to) says how the emulated WAN treats a destination. When its
+// Delay > 0, each message is stamped when Send is called and released to the
+// stream at stamp + delay. Release times are kept monotonic per destination,
+// so order is preserved, and the sender only waits for the head of the
+// queue: messages sent back to back leave back to back, one delay later
+// (pipelining is kept; nothing waits a full delay per message).
+//
+// While the link is Cut (a blackhole between two sites) a message is lost
+// when sent, and a batch still on its way is lost when released, both
+// without a report to raft: a real network does not say what it dropped.
+// A snapshot stream to a cut destination fails (before it starts, or at the
+// next chunk) and is reported as not delivered, since raft waits for that
+// report before it sends the follower anything else.
 //
 // # Receiving
 //

@@ -74,7 +74,7 @@ func (c *e2eCluster) start(id uint64, peers []uint64) *e2eNode {
 		NodeID:  id,
 		Resolve: func(to uint64) (string, bool) { a, ok := c.addrs[to]; return a, ok },
 		Handler: h,
-		Delay:   func(uint64) time.Duration { return time.Millisecond },
+		Link:    func(uint64) transport.Link { return transport.Link{Delay: time.Millisecond} },
 		Logger:  testLogger(),
 	})
 	sm := replicatest.NewMemSM()

@@ -124,9 +124,13 @@ func (p *peer) fill(batch []outMsg) ([]outMsg, *outMsg) {
 	return batch, nil
 }
 
-// deliver writes one batch, or drops it (reporting the shards unreachable)
-// while the stream is down.
+// deliver writes one batch, or drops it: silently when the emulated link
+// was cut while it was on its way, reporting the shards unreachable while
+// the stream is down.
 func (p *peer) deliver(ctx context.Context, batch []outMsg) {
+	if p.t.link(p.id).Cut {
+		return
+	}
 	if time.Now().Before(p.retryAt) {
 		p.reportUnreachable(batch)
 		return

@@ -15,6 +15,10 @@ import (
 // chunkSize is the data carried by one SnapshotChunk.
 const chunkSize = 512 << 10
 
+// errLinkCut: the emulated link to the receiver was cut before or while
+// the snapshot was sent.
+var errLinkCut = errors.New("snapshot lost: emulated link cut")
+
 // errReceiverDone: the receiver ended the stream early; its status tells
 // whether it took the message.
 var errReceiverDone = fmt.Errorf("snapshot receiver ended the stream: %w", io.EOF)
@@ -36,12 +40,16 @@ func (t *Transport) sendSnapshot(shard uint64, m *raftpb.Message) {
 }
 
 func (t *Transport) streamSnapshot(ctx context.Context, shard uint64, m *raftpb.Message) error {
-	if err := sleep(ctx, t.delay(m.GetTo())); err != nil {
+	to := m.GetTo()
+	if err := sleep(ctx, t.link(to).Delay); err != nil {
 		return err
 	}
-	addr, ok := t.cfg.Resolve(m.GetTo())
+	if t.link(to).Cut {
+		return errLinkCut
+	}
+	addr, ok := t.cfg.Resolve(to)
 	if !ok {
-		return fmt.Errorf("no address for node %d", m.GetTo())
+		return fmt.Errorf("no address for node %d", to)
 	}
 	conn, err := dial(addr)
 	if err != nil {
@@ -59,6 +67,9 @@ func (t *Transport) streamSnapshot(ctx context.Context, shard uint64, m *raftpb.
 		return err
 	}
 	w := &chunkWriter{send: func(c *pb.SnapshotChunk) error {
+		if t.link(to).Cut {
+			return errLinkCut // cancel (deferred) tells the receiver the data is incomplete
+		}
 		c.Shard = shard
 		if err := stream.Send(c); err != nil {
 			return errReceiverDone // the real status comes from CloseAndRecv

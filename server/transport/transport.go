@@ -27,9 +27,20 @@ type Config struct {
 	NodeID  uint64
 	Resolve func(id uint64) (addr string, ok bool) // peer node ID → host:port
 	Handler Handler
-	// Delay emulates WAN latency per destination (one way); nil means none.
-	Delay  func(to uint64) time.Duration
+	// Link emulates the WAN per destination: its one-way delay, and
+	// whether it is cut. nil means a perfect network.
+	Link   func(to uint64) Link
 	Logger *slog.Logger // default slog.Default()
+}
+
+// Link is the emulated state of the link to one destination.
+type Link struct {
+	Delay time.Duration // one way; messages keep their order
+	// Cut makes the link a blackhole. A message sent, or still on its way,
+	// while it is cut is lost without a report: raft notices the silence,
+	// as on a real network. A snapshot stream fails instead, so raft hears
+	// that the snapshot did not arrive and sends another later.
+	Cut bool
 }
 
 // Transport sends and receives peer messages for one node.
@@ -71,13 +82,17 @@ func (t *Transport) Send(shard uint64, msgs []*raftpb.Message) {
 			t.sendSnapshot(shard, m)
 			continue
 		}
+		l := t.link(m.GetTo())
+		if l.Cut {
+			continue // lost on the way
+		}
 		p := t.peer(m.GetTo())
 		if p == nil {
 			return // closed
 		}
 		out := outMsg{shard: shard, m: m}
-		if d := t.delay(m.GetTo()); d > 0 {
-			out.release = time.Now().Add(d)
+		if l.Delay > 0 {
+			out.release = time.Now().Add(l.Delay)
 		}
 		select {
 		case p.q <- out:
@@ -87,11 +102,11 @@ func (t *Transport) Send(shard uint64, msgs []*raftpb.Message) {
 	}
 }
 
-func (t *Transport) delay(to uint64) time.Duration {
-	if t.cfg.Delay == nil {
-		return 0
+func (t *Transport) link(to uint64) Link {
+	if t.cfg.Link == nil {
+		return Link{}
 	}
-	return t.cfg.Delay(to)
+	return t.cfg.Link(to)
 }
 
 // peer returns the sender for id, starting it on first use; nil once closed.

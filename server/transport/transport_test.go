@@ -136,9 +136,9 @@ func (s *server) stop() {
 }
 
 // node starts a transport and its server, both stopped at cleanup.
-func node(t *testing.T, id uint64, book *addrBook, h Handler, delay func(uint64) time.Duration) *server {
+func node(t *testing.T, id uint64, book *addrBook, h Handler, link func(uint64) Link) *server {
 	t.Helper()
-	tr := New(Config{NodeID: id, Resolve: book.resolve, Handler: h, Delay: delay, Logger: quiet})
+	tr := New(Config{NodeID: id, Resolve: book.resolve, Handler: h, Link: link, Logger: quiet})
 	s := startServer(t, "127.0.0.1:0", tr)
 	book.set(id, s.addr)
 	t.Cleanup(func() {
@@ -297,7 +297,7 @@ func TestDelayKeepsOrderAndPipelining(t *testing.T) {
 	const n = 100
 	book := &addrBook{m: map[uint64]string{}}
 	h1, h2 := newRecorder(), newRecorder()
-	s1 := node(t, 1, book, h1, func(uint64) time.Duration { return delay })
+	s1 := node(t, 1, book, h1, func(uint64) Link { return Link{Delay: delay} })
 	node(t, 2, book, h2, nil)
 	sentAt := make([]time.Time, n)
 	start := time.Now()
@@ -394,5 +394,87 @@ func TestMessagesForAnotherNodeRefused(t *testing.T) {
 	defer h3.mu.Unlock()
 	if len(h3.msgs) != 0 || len(h3.snaps) != 0 {
 		t.Fatalf("node 3 stepped %d messages and %d snapshots meant for node 2", len(h3.msgs), len(h3.snaps))
+	}
+}
+
+// cutSwitch is an emulated link that can be cut; it counts how often the
+// transport asked about it while it was cut.
+type cutSwitch struct {
+	delay    time.Duration
+	cut      atomic.Bool
+	askedCut atomic.Int64
+}
+
+func (s *cutSwitch) link(uint64) Link {
+	c := s.cut.Load()
+	if c {
+		s.askedCut.Add(1)
+	}
+	return Link{Delay: s.delay, Cut: c}
+}
+
+// indexes lists the indexes of the messages h received, in order.
+func indexes(h *recorder) []uint64 {
+	var out []uint64
+	for _, g := range h.received() {
+		out = append(out, g.m.GetIndex())
+	}
+	return out
+}
+
+// TestCutLinkLosesMessagesSilently: while the link is cut, messages sent
+// are lost and raft is not told (a blackhole says nothing); a snapshot is
+// reported as not delivered; once healed, messages flow again on the same
+// stream, so anything sent during the cut would have arrived before them.
+func TestCutLinkLosesMessagesSilently(t *testing.T) {
+	book := &addrBook{m: map[uint64]string{}}
+	h1, h2 := newRecorder(), newRecorder()
+	h1.snapData = []byte("state")
+	sw := &cutSwitch{}
+	s1 := node(t, 1, book, h1, sw.link)
+	node(t, 2, book, h2, nil)
+	s1.t.Send(1, []*raftpb.Message{app(1, 2, 1)})
+	waitFor(t, "message before the cut", func() bool { return len(h2.received()) == 1 })
+
+	sw.cut.Store(true)
+	s1.t.Send(1, []*raftpb.Message{app(1, 2, 2), app(1, 2, 3), snapMsg(1, 2, 9)})
+	waitFor(t, "snapshot report", func() bool {
+		h1.mu.Lock()
+		defer h1.mu.Unlock()
+		return len(h1.snapReports) == 1
+	})
+	if h1.snapReports[0] {
+		t.Fatal("a snapshot over a cut link was reported delivered")
+	}
+	sw.cut.Store(false)
+	s1.t.Send(1, []*raftpb.Message{app(1, 2, 4)})
+	waitFor(t, "message after the heal", func() bool { return len(h2.received()) == 2 })
+	if got := indexes(h2); got[0] != 1 || got[1] != 4 {
+		t.Fatalf("received indexes %v, want [1 4]: messages sent during the cut got through", got)
+	}
+	h1.mu.Lock()
+	defer h1.mu.Unlock()
+	if len(h2.snaps) != 0 || h1.unreachable[2] != 0 {
+		t.Fatalf("%d snapshots received, %d unreachable reports: want 0 and 0", len(h2.snaps), h1.unreachable[2])
+	}
+}
+
+// TestCutLosesMessagesOnTheirWay: a message sent before the cut but due
+// after it (WAN delay) is lost too, as on a real link.
+func TestCutLosesMessagesOnTheirWay(t *testing.T) {
+	book := &addrBook{m: map[uint64]string{}}
+	h1, h2 := newRecorder(), newRecorder()
+	sw := &cutSwitch{delay: 300 * time.Millisecond}
+	s1 := node(t, 1, book, h1, sw.link)
+	node(t, 2, book, h2, nil)
+	s1.t.Send(1, []*raftpb.Message{app(1, 2, 1)})
+	sw.cut.Store(true)
+	// The sender asks about the link once more when the message is due.
+	waitFor(t, "the delayed message released into the cut", func() bool { return sw.askedCut.Load() >= 1 })
+	sw.cut.Store(false)
+	s1.t.Send(1, []*raftpb.Message{app(1, 2, 2)})
+	waitFor(t, "message after the heal", func() bool { return len(h2.received()) == 1 })
+	if got := indexes(h2); got[0] != 2 {
+		t.Fatalf("received indexes %v, want [2]: the message on its way crossed the cut", got)
 	}
 }
