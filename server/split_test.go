@@ -81,7 +81,7 @@ func TestSplitMinority(t *testing.T) {
 	// sites refuse it (the partition), its own node has no quorum.
 	expectNoQuorum(t, "write by a west client that knows every node", func() error { _, err := westAll.Mkdir(ctx, "/split/w-all", 0o755); return err })
 	expectPartitioned(t, ctx, c.Endpoints()[0], "west", "east")
-	expectStalenessGrows(t, ctx, stale, before)
+	expectStalenessGrows(t, ctx, stale, "n2", before)
 
 	// The majority goes on; more entries than a snapshot interval plus the
 	// entries kept behind it, so the leader's log no longer reaches west's.
@@ -106,7 +106,8 @@ func TestSplitMinority(t *testing.T) {
 // others. West and north elect a new leader and go on acknowledging the
 // writes of a client that fails over from the old leader; the old leader
 // steps down (CheckQuorum) and refuses writes and STRONG reads with no
-// quorum, acknowledging none. After the heal every replica holds every
+// quorum, acknowledging none, while serving STALE reads that say how old
+// they are. After the heal every replica holds every
 // acknowledged write, none of the refused ones, and the same state.
 func TestSplitLeaderIsolated(t *testing.T) {
 	c := servertest.Start(t, servertest.Options{RTT: wanRTT})
@@ -146,6 +147,9 @@ func TestSplitLeaderIsolated(t *testing.T) {
 		expectNoQuorum(t, "write at the old leader", func() error { _, err := old.Mkdir(ctx, p, 0o755); return err })
 	}
 	expectNoQuorum(t, "STRONG read at the old leader", func() error { _, err := old.Stat(ctx, "/split"); return err })
+	// The deposed leader dates its state from its step-down: STALE reads
+	// there go on, their stated age growing from then.
+	expectStalenessGrows(t, ctx, oldStale, "n1", "/split")
 	expectPartitioned(t, ctx, c.Endpoints()[1], "east", "west")
 	waitAcked(t, w, phaseCut, 30)
 	expectNotServedBy(t, w, phaseCut, "n1")
@@ -208,27 +212,27 @@ func expectPartitioned(t *testing.T, ctx context.Context, addr, from, nodeSite s
 
 // expectStalenessGrows: STALE reads at the cut-off node go on, served by
 // it, each saying its answer may be older than the last one said.
-func expectStalenessGrows(t *testing.T, ctx context.Context, stale *client.Client, path string) {
+func expectStalenessGrows(t *testing.T, ctx context.Context, stale *client.Client, node, path string) {
 	t.Helper()
-	first := staleRead(t, ctx, stale, path)
-	waitFor(t, ctx, "STALE reads at west say they grow older", func() error {
-		if s := staleRead(t, ctx, stale, path); s <= first {
+	first := staleRead(t, ctx, stale, node, path)
+	waitFor(t, ctx, "STALE reads at "+node+" say they grow older", func() error {
+		if s := staleRead(t, ctx, stale, node, path); s <= first {
 			return fmt.Errorf("staleness %v, first read %v", s, first)
 		}
 		return nil
 	})
 }
 
-// staleRead stats path, which must succeed as a STALE read by n2, and
+// staleRead stats path, which must succeed as a STALE read by node, and
 // returns the staleness the reply states.
-func staleRead(t *testing.T, ctx context.Context, stale *client.Client, path string) time.Duration {
+func staleRead(t *testing.T, ctx context.Context, stale *client.Client, node, path string) time.Duration {
 	t.Helper()
 	if _, err := stale.Stat(ctx, path); err != nil {
-		t.Fatalf("STALE read of %s at west during the split: %v", path, err)
+		t.Fatalf("STALE read of %s at %s during the split: %v", path, node, err)
 	}
 	m := stale.LastMeta()
-	if m.GetNode() != "n2" || m.GetConsistency() != pb.Consistency_STALE {
-		t.Fatalf("STALE read served by %s as %v, want n2 as STALE", m.GetNode(), m.GetConsistency())
+	if m.GetNode() != node || m.GetConsistency() != pb.Consistency_STALE {
+		t.Fatalf("STALE read served by %s as %v, want %s as STALE", m.GetNode(), m.GetConsistency(), node)
 	}
 	return time.Duration(m.GetStalenessNs())
 }
