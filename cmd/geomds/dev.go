@@ -33,8 +33,10 @@ func devCmd() *cobra.Command {
 			}
 			var peers []server.Peer
 			for i, s := range siteList {
-				peers = append(peers, server.Peer{Name: fmt.Sprintf("n%d", i+1), Site: strings.TrimSpace(s), Address: fmt.Sprintf("%s:%d", host, basePort+i)})
+				siteList[i] = strings.TrimSpace(s)
+				peers = append(peers, server.Peer{Name: fmt.Sprintf("n%d", i+1), Site: siteList[i], Address: fmt.Sprintf("%s:%d", host, basePort+i)})
 			}
+			wan := server.NewWAN(matrix) // shared: the console cuts and heals it
 			var nodes []*server.Node
 			stopAll := func() {
 				for i := len(nodes) - 1; i >= 0; i-- {
@@ -44,7 +46,7 @@ func devCmd() *cobra.Command {
 			for _, p := range peers {
 				n, err := server.Start(cmd.Context(), server.Config{
 					Name: p.Name, Site: p.Site, DataDir: filepath.Join(dir, p.Name), Listen: p.Address,
-					InitialCluster: peers, RTT: matrix,
+					InitialCluster: peers, WAN: wan,
 					ChunkStore: "file://" + mustAbs(filepath.Join(dir, "chunks-"+p.Site)),
 					Logger:     logger.With("node", p.Name),
 				})
@@ -71,6 +73,10 @@ func devCmd() *cobra.Command {
 					return err
 				}
 				fmt.Printf("mounted at %s (site %s)\n", mountDir, siteList[0])
+			}
+			if len(siteList) > 1 {
+				fmt.Println("console: type `help`; `cut west east` splits two sites, `heal` joins them")
+				go devConsole(os.Stdin, os.Stdout, wan, siteList)
 			}
 			<-cmd.Context().Done()
 			unmount() // before the nodes stop, so the kernel's last requests are answered
