@@ -34,6 +34,8 @@ type Client struct {
 
 	keeperMu sync.Mutex     // guards keeper
 	keeper   *sessionKeeper // renews the session while Files are open; nil when none are
+
+	releases releaser // handles of closed Files, released in the background (release.go)
 }
 
 // New connects to cfg.Endpoints (lazily: an unreachable node is no error)
@@ -72,9 +74,10 @@ func newClientID() uint64 {
 	}
 }
 
-// Close stops the background probe and closes every connection. Calls in
-// flight fail.
+// Close sends the handle releases still queued (release.go), stops the
+// background probe and closes every connection. Calls in flight fail.
 func (c *Client) Close() error {
+	c.stopReleases()
 	c.stopProbe()
 	c.probes.Wait()
 	c.stopKeeper()

@@ -152,28 +152,60 @@ func (f *File) Close() error { return f.CloseContext(f.ctx) }
 
 // CloseContext is Close bounded by ctx.
 func (f *File) CloseContext(ctx context.Context) error {
+	last, ok, err := f.detach(ctx)
+	if !ok {
+		return err
+	}
+	if f.handle != 0 {
+		err = errors.Join(err, withOp(f.c.Release(ctx, f.handle), "close", inoString(f.ino)))
+	}
+	if last {
+		f.cnt.stop()
+	}
+	f.c.releaseSession()
+	return err
+}
+
+// CloseReleaseLater is CloseContext except for the handle: the contents
+// are committed before it returns (close-to-open holds), but the handle is
+// released by the client's background workers (release.go), so the caller
+// does not wait for that command. Until it is applied the inode stays
+// pinned: an unlink leaves it as an orphan that the release then frees.
+// Client.CloseSession and Client.Close send the releases still queued.
+func (f *File) CloseReleaseLater(ctx context.Context) error {
+	last, ok, err := f.detach(ctx)
+	if !ok {
+		return err
+	}
+	if last {
+		f.cnt.stop()
+	}
+	if f.handle == 0 {
+		f.c.releaseSession()
+		return err
+	}
+	f.c.releaseLater(pendingRelease{ctx: context.WithoutCancel(ctx), ino: f.ino, handle: f.handle})
+	return err
+}
+
+// detach commits the contents as a close does (a handle open only for
+// reading leaves that to a writer still open) and marks f closed. It
+// reports whether f was the last File of its content, and ok false when f
+// was already closed.
+func (f *File) detach(ctx context.Context) (last, ok bool, err error) {
 	cn := f.cnt
 	cn.mu.Lock()
+	defer cn.mu.Unlock()
 	if f.closed {
-		cn.mu.Unlock()
-		return f.fail("close", pb.Errno_EBADF, "file already closed")
+		return false, false, f.fail("close", pb.Errno_EBADF, "file already closed")
 	}
-	var err error
-	last := len(cn.files) == 1
+	last = len(cn.files) == 1
 	if f.Writable() || last {
 		err = cn.syncLocked(ctx, f.commitHandleLocked())
 	}
 	f.closed = true
 	delete(cn.files, f)
-	cn.mu.Unlock()
-	if f.handle != 0 {
-		err = errors.Join(err, withOp(f.c.Release(ctx, f.handle), "close", inoString(f.ino)))
-	}
-	if last {
-		cn.stop()
-	}
-	f.c.releaseSession()
-	return err
+	return last, true, err
 }
 
 // Stat returns the file's attributes, with the size this handle sees

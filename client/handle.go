@@ -31,6 +31,7 @@ func (c *Client) KeepAlive(ctx context.Context, timeout time.Duration) error {
 
 // CloseSession ends the client's session, releasing its handles.
 func (c *Client) CloseSession(ctx context.Context) error {
+	_ = c.drainReleases(ctx) // queued releases belong to the session: send them first
 	_, err := c.Mutate(ctx, &pb.Command{Op: &pb.Command_CloseSession{CloseSession: &pb.CloseSession{}}})
 	return withOp(err, "closesession", "")
 }

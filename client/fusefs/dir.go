@@ -40,7 +40,7 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 	if err != nil {
 		return nil, toErrno(err)
 	}
-	return n.child(ctx, a, out), 0
+	return n.newChild(ctx, a, out), 0
 }
 
 func (n *node) Mknod(ctx context.Context, name string, mode, dev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
@@ -48,16 +48,21 @@ func (n *node) Mknod(ctx context.Context, name string, mode, dev uint32, out *fu
 	if err != nil {
 		return nil, toErrno(err)
 	}
-	return n.child(ctx, res.GetAttr(), out), 0
+	return n.newChild(ctx, res.GetAttr(), out), 0
 }
 
-// Create creates and opens a regular file in one command.
+// Create creates and opens a regular file in one command. Without O_EXCL
+// it may open a file that already existed, so only an exclusive create
+// tells the inode is new.
 func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
 	f, a, err := n.fsys.c.CreateAt(n.fsys.callCtx(ctx), n.ino(), name, int(flags), mode&0o7777)
 	if err != nil {
 		return nil, nil, 0, toErrno(err)
 	}
 	in := n.child(ctx, a, out)
+	if flags&syscall.O_EXCL != 0 {
+		nodeOf(in).markNew()
+	}
 	return in, newFileHandle(nodeOf(in), f), 0, 0
 }
 
@@ -76,7 +81,7 @@ func (n *node) Tmpfile(ctx context.Context, flags, mode uint32, out *fuse.EntryO
 		_ = f.CloseContext(cctx)
 		return nil, nil, 0, toErrno(err)
 	}
-	in := n.child(ctx, a, out)
+	in := n.newChild(ctx, a, out)
 	out.Attr.Nlink = 0
 	return in, newFileHandle(nodeOf(in), f), 0, 0
 }
@@ -112,7 +117,7 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	if err != nil {
 		return nil, toErrno(err)
 	}
-	return n.child(ctx, a, out), 0
+	return n.newChild(ctx, a, out), 0
 }
 
 func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {

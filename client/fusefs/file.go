@@ -65,8 +65,12 @@ func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 	if _, dirty := f.PendingSize(); !dirty {
 		// Close-to-open: the kernel drops its page cache at open (no
 		// FOPEN_KEEP_CACHE); drop its cached attributes too, so the size
-		// another mount committed is seen now, not after AttrTimeout.
+		// another mount committed is seen now, not after AttrTimeout,
+		// and what this mount knew of the inode (capabilities, the
+		// attributes Access uses) with them.
 		n.NotifyContent(-1, 0)
+		n.caps.forget()
+		n.memo.forget()
 	}
 	return &fileHandle{n: n, f: f}, 0, 0
 }
@@ -100,10 +104,12 @@ func (h *fileHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	return toErrno(h.f.SyncContext(h.n.fsys.callCtx(ctx)))
 }
 
-// Release closes the handle (its data was committed at FLUSH).
+// Release closes the handle. Its data was committed at FLUSH; the handle
+// itself is released in the background (client.File.CloseReleaseLater):
+// nothing the kernel or another mount sees waits for that command.
 func (h *fileHandle) Release(ctx context.Context) syscall.Errno {
 	h.n.removeFile(h.f)
-	return toErrno(h.f.CloseContext(h.n.fsys.callCtx(ctx)))
+	return toErrno(h.f.CloseReleaseLater(h.n.fsys.callCtx(ctx)))
 }
 
 func (h *fileHandle) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {

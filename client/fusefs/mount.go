@@ -80,7 +80,7 @@ func (fsys *fileSystem) options() *fs.Options {
 		Debug:      o.Debug,
 		// O_TRUNC comes with OPEN, so the truncation is part of the Open
 		// command instead of a separate SETATTR.
-		ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC,
+		ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | killPrivCaps,
 	}
 	return &fs.Options{
 		MountOptions:    mo,
@@ -90,3 +90,12 @@ func (fsys *fileSystem) options() *fs.Options {
 		RootStableAttr:  &fs.StableAttr{Ino: rootIno},
 	}
 }
+
+// killPrivCaps is FUSE_HANDLE_KILLPRIV: the namespace clears setuid and
+// setgid itself on write (SetLayout), truncate and chown (SetAttr), so the
+// kernel need not fetch fresh attributes (a GETATTR) before every chown to
+// compute the mode that clears them. The kernel still removes
+// security.capability itself (its reads of it are answered by capCache);
+// FUSE_HANDLE_KILLPRIV_V2 would hand that to the server, which the
+// namespace does not do (docs/POSIX.md).
+const killPrivCaps = fuse.CAP_HANDLE_KILLPRIV

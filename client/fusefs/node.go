@@ -20,6 +20,9 @@ type node struct {
 
 	mu    sync.Mutex     // guards files; held across opens so they share one content
 	files []*client.File // this mount's open handles of the inode
+
+	caps capCache // whether the inode is known to have no security.capability (xattr.go)
+	memo attrMemo // the attributes last received, for Access (attr.go)
 }
 
 var (
@@ -69,12 +72,13 @@ func (n *node) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut)
 	if err != nil {
 		return toErrno(err)
 	}
+	n.memo.remember(a)
 	fillAttr(a, &out.Attr)
 	return 0
 }
 
 // Setattr changes the size (through the open content when there is one),
-// then mode, owner and times in one command.
+// then mode, owner and times in one command, whose result is the reply.
 func (n *node) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	ctx = n.fsys.callCtx(ctx)
 	if size, ok := in.GetSize(); ok {
@@ -82,13 +86,56 @@ func (n *node) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn
 			return toErrno(err)
 		}
 	}
-	if sa := setAttrOf(in); sa.Valid != 0 {
-		sa.Ino = n.ino()
-		if _, err := n.fsys.c.SetAttr(ctx, sa); err != nil {
-			return toErrno(err)
-		}
+	sa := setAttrOf(in)
+	if sa.Valid == 0 {
+		return n.Getattr(ctx, fh, out)
 	}
-	return n.Getattr(ctx, fh, out)
+	if err := n.syncWrites(ctx, fh); err != nil {
+		return toErrno(err)
+	}
+	sa.Ino = n.ino()
+	a, err := n.fsys.c.SetAttr(ctx, sa)
+	if err != nil {
+		return toErrno(err)
+	}
+	n.memo.remember(a)
+	n.fillAttrOut(fh, a, out)
+	return 0
+}
+
+// syncWrites commits this mount's unsynced writes of the inode, if any.
+// They came before the attribute change being made, so they must be
+// committed before it: committed after (at FLUSH), they would set mtime
+// to the commit's time and drop setuid/setgid, undoing a futimens or a
+// chmod made while the file was open (tar sets mtime, owner and mode
+// before it closes each file). This moves the commit, it adds none.
+func (n *node) syncWrites(ctx context.Context, fh fs.FileHandle) error {
+	f := n.fileFor(fh)
+	if f == nil {
+		return nil
+	}
+	if _, dirty := f.PendingSize(); !dirty {
+		return nil
+	}
+	return f.SyncContext(ctx)
+}
+
+// fillAttrOut fills out with a, the inode's attributes as a command left
+// them (with the size unsynced writes give it), for the kernel to cache
+// for AttrTimeout as it does a GETATTR's.
+func (n *node) fillAttrOut(fh fs.FileHandle, a *pb.Attr, out *fuse.AttrOut) {
+	fillAttr(a, &out.Attr)
+	pendingSize(n.fileFor(fh), &out.Attr)
+	out.SetTimeout(n.fsys.opts.AttrTimeout)
+}
+
+// fileFor returns fh's file when it is one of this mount's handles, else
+// one of the inode's open files, else nil.
+func (n *node) fileFor(fh fs.FileHandle) *client.File {
+	if h, ok := fh.(*fileHandle); ok {
+		return h.f
+	}
+	return n.openFile()
 }
 
 // setAttrOf translates everything but the size of in.
@@ -143,7 +190,7 @@ func (n *node) truncate(ctx context.Context, fh fs.FileHandle, size uint64) erro
 		return err
 	}
 	err = truncateFile(ctx, f, size)
-	if cerr := f.CloseContext(ctx); err == nil {
+	if cerr := f.CloseReleaseLater(ctx); err == nil {
 		err = cerr
 	}
 	return err
@@ -159,12 +206,17 @@ func truncateFile(ctx context.Context, f *client.File, size uint64) error {
 	return f.SyncContext(ctx)
 }
 
-// Access checks mask against the inode's permission bits for the caller.
+// Access checks mask against the inode's permission bits for the caller,
+// with the attributes this mount received within AttrTimeout if any.
 func (n *node) Access(ctx context.Context, mask uint32) syscall.Errno {
 	cr := n.fsys.creds(ctx)
-	a, err := n.fsys.c.GetAttr(n.fsys.callCtx(ctx), n.ino())
-	if err != nil {
-		return toErrno(err)
+	a := n.memo.recent(n.fsys.opts.AttrTimeout)
+	if a == nil {
+		var err error
+		if a, err = n.fsys.c.GetAttr(n.fsys.callCtx(ctx), n.ino()); err != nil {
+			return toErrno(err)
+		}
+		n.memo.remember(a)
 	}
 	if !permits(cr, a, mask) {
 		return syscall.EACCES
