@@ -2,18 +2,22 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"log"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
 // Background release of file handles. A File's close must commit its
 // layout before it returns (close-to-open), but releasing the handle only
 // unpins the inode, which nothing a caller sees waits for: a FUSE RELEASE
-// can return at once and leave the command to a few workers. A Release
-// command carries one handle (proto Release), so the workers run up to
-// releaseWorkers of them at a time rather than one after another.
+// can return at once and leave the command to a few workers. Each worker
+// takes whatever is queued (up to releaseBatch handles) into one Release
+// command, so under many closes a release costs a fraction of a command,
+// and up to releaseWorkers commands are in flight at once.
 //
 // The queue is bounded (releaseQueue handles); when it is full the closer
 // releases its handle itself, so a burst of closes slows down instead of
@@ -25,7 +29,8 @@ import (
 
 const (
 	releaseQueue        = 1024 // handles waiting for a worker
-	releaseWorkers      = 8    // releases in flight at once
+	releaseWorkers      = 8    // Release commands in flight at once
+	releaseBatch        = 256  // handles per Release command
 	releaseDrainTimeout = 10 * time.Second
 )
 
@@ -85,27 +90,58 @@ func (r *releaser) startLocked(c *Client) {
 		go func() {
 			defer r.workers.Done()
 			for p := range r.queue {
+				batch := takeQueued(r.queue, []pendingRelease{p})
 				ctx, cancel := context.WithCancel(p.ctx)
 				stop := context.AfterFunc(r.abort, cancel)
-				p.ctx = ctx
-				c.releaseNow(p)
+				c.releaseBatch(ctx, batch)
 				stop()
 				cancel()
-				r.done()
+				for range batch {
+					r.done()
+				}
 			}
 		}()
 	}
 }
 
-// releaseNow releases p's handle and lets go of the session hold its File
-// had, logging a failure.
-func (c *Client) releaseNow(p pendingRelease) {
-	defer c.releaseSession()
-	if err := c.Release(p.ctx, p.handle); err != nil {
-		c.releases.failed.Add(1)
-		log.Printf("geomds client: release of handle %d (inode %d): %v", p.handle, p.ino, err)
+// takeQueued adds to batch whatever q holds now, up to releaseBatch.
+func takeQueued(q <-chan pendingRelease, batch []pendingRelease) []pendingRelease {
+	for len(batch) < releaseBatch {
+		select {
+		case p, ok := <-q:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// releaseBatch releases the handles of batch in one command, with the
+// first's creds (a release needs none but the session's own), and lets
+// go of their Files' session holds, logging a failure.
+func (c *Client) releaseBatch(ctx context.Context, batch []pendingRelease) {
+	handles := make([]uint64, len(batch))
+	for i, p := range batch {
+		handles[i] = p.handle
+		defer c.releaseSession()
+	}
+	_, err := c.Mutate(ctx, &pb.Command{Op: &pb.Command_Release{Release: &pb.Release{Handle: handles[0], More: handles[1:]}}})
+	if err != nil {
+		c.releases.failed.Add(uint64(len(batch)))
+		more := ""
+		if len(batch) > 1 {
+			more = fmt.Sprintf(" and %d more", len(batch)-1)
+		}
+		log.Printf("geomds client: release of handle %d (inode %d)%s: %v", batch[0].handle, batch[0].ino, more, err)
 	}
 }
+
+// releaseNow releases p's handle itself (queue full or stopped).
+func (c *Client) releaseNow(p pendingRelease) { c.releaseBatch(p.ctx, []pendingRelease{p}) }
 
 func (r *releaser) addLocked() {
 	if r.pending == 0 {

@@ -158,3 +158,55 @@ func TestReleaseFailureLogged(t *testing.T) {
 		t.Fatalf("log %q does not name the failed release", logged.String())
 	}
 }
+
+// TestReleasesBatched: closes queued while a Release command is in flight
+// go out together, several handles per command, and every handle is
+// released exactly once.
+func TestReleasesBatched(t *testing.T) {
+	gate := make(chan struct{})
+	n := releaseNode(t, gate)
+	next := uint64(100)
+	n.set(func(n *fakeNode) {
+		n.result = func(cmd *pb.Command) *pb.Result {
+			if cmd.GetMknod() != nil {
+				next++
+				return &pb.Result{Attr: &pb.Attr{Ino: next, Mode: ModeRegular | 0o644, Nlink: 1}, Handle: next}
+			}
+			return &pb.Result{}
+		}
+	})
+	c := newTestClient(t, Config{Creds: &pb.Creds{}}, n)
+	ctx := context.Background()
+	const files = 3 * releaseWorkers
+	for i := range files {
+		f, _, err := c.CreateAt(ctx, 1, "f"+string(rune('a'+i)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.CloseReleaseLater(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(gate) // every worker is held by its first release; the rest queued meanwhile
+	if err := c.drainReleases(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seen, commands := map[uint64]int{}, 0
+	for _, cmd := range n.mutations() {
+		if r := cmd.GetRelease(); r != nil {
+			commands++
+			seen[r.GetHandle()]++
+			for _, h := range r.GetMore() {
+				seen[h]++
+			}
+		}
+	}
+	if len(seen) != files || commands >= files {
+		t.Fatalf("%d handles released by %d commands, want %d by fewer", len(seen), commands, files)
+	}
+	for h, k := range seen {
+		if k != 1 {
+			t.Fatalf("handle %d released %d times", h, k)
+		}
+	}
+}

@@ -1629,9 +1629,13 @@ func (x *Open) GetFlags() uint32 {
 	return 0
 }
 
+// Release closes handles of the caller's session: handle, and any in more
+// (one command for many closes). Handles the session no longer holds are
+// skipped; EBADF when it holds none of them.
 type Release struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Handle        uint64                 `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	More          []uint64               `protobuf:"varint,2,rep,packed,name=more,proto3" json:"more,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1671,6 +1675,13 @@ func (x *Release) GetHandle() uint64 {
 		return x.Handle
 	}
 	return 0
+}
+
+func (x *Release) GetMore() []uint64 {
+	if x != nil {
+		return x.More
+	}
+	return nil
 }
 
 // KeepAlive renews the client's session; a session not renewed for
@@ -2294,9 +2305,10 @@ const file_command_proto_rawDesc = "" +
 	"\x04name\x18\x03 \x01(\tR\x04name\".\n" +
 	"\x04Open\x12\x10\n" +
 	"\x03ino\x18\x01 \x01(\x04R\x03ino\x12\x14\n" +
-	"\x05flags\x18\x02 \x01(\rR\x05flags\"!\n" +
+	"\x05flags\x18\x02 \x01(\rR\x05flags\"5\n" +
 	"\aRelease\x12\x16\n" +
-	"\x06handle\x18\x01 \x01(\x04R\x06handle\"*\n" +
+	"\x06handle\x18\x01 \x01(\x04R\x06handle\x12\x12\n" +
+	"\x04more\x18\x02 \x03(\x04R\x04more\"*\n" +
 	"\tKeepAlive\x12\x1d\n" +
 	"\n" +
 	"timeout_ns\x18\x01 \x01(\x03R\ttimeoutNs\"\x0e\n" +

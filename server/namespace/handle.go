@@ -120,14 +120,24 @@ func (a *applier) newHandle(n *inode, flags uint32) (HandleID, error) {
 }
 
 func (a *applier) release(op *pb.Release) (*pb.Result, error) {
-	h, ok, err := getHandle(a.tx, a.kb, a.sess.client, HandleID(op.GetHandle()))
-	if err != nil {
-		return nil, err
+	released := 0
+	for _, id := range append([]uint64{op.GetHandle()}, op.GetMore()...) {
+		h, ok, err := getHandle(a.tx, a.kb, a.sess.client, HandleID(id))
+		if err != nil {
+			return nil, err
+		}
+		if !ok || !a.sess.exists {
+			continue // gone already (released, or its session ended)
+		}
+		if err := a.releaseHandle(h); err != nil {
+			return nil, err
+		}
+		released++
 	}
-	if !ok || !a.sess.exists {
+	if released == 0 {
 		return nil, fail(pb.Errno_EBADF, "no such handle")
 	}
-	return &pb.Result{}, a.releaseHandle(h)
+	return &pb.Result{}, nil
 }
 
 // releaseHandle removes h; the last handle of an unlinked inode frees it.

@@ -142,9 +142,12 @@ func (s *shell) commandSession(l line) func(*pb.Command) {
 		}
 		ino := s.resolveIno(a0, true)
 		return func(c *pb.Command) { c.Op = &pb.Command_Open{Open: &pb.Open{Ino: ino, Flags: f}} }
-	case "release":
-		h := s.handleArg(line{opt: map[string]string{"h": a0}})
-		return func(c *pb.Command) { c.Op = &pb.Command_Release{Release: &pb.Release{Handle: h}} }
+	case "release": // release H [H...]: several handles in one command
+		var hs []uint64
+		for _, a := range l.args {
+			hs = append(hs, s.handleArg(line{opt: map[string]string{"h": a}}))
+		}
+		return func(c *pb.Command) { c.Op = &pb.Command_Release{Release: &pb.Release{Handle: hs[0], More: hs[1:]}} }
 	case "keepalive":
 		d := s.duration(l.opt["timeout"])
 		return func(c *pb.Command) { c.Op = &pb.Command_KeepAlive{KeepAlive: &pb.KeepAlive{TimeoutNs: d}} }
