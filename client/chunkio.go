@@ -8,11 +8,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"slices"
 	"time"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 )
 
@@ -52,10 +54,15 @@ func (c *Client) transferTimeout(n int) time.Duration {
 
 // putChunk uploads data as a new chunk through the nearest node (the
 // client's own site first) and returns its record, naming the site that
-// stored it. Put is idempotent per ID, so a failed attempt is retried on the
-// next node.
+// stored it.
 func (c *Client) putChunk(ctx context.Context, data []byte) (*pb.ChunkRef, error) {
-	id := newChunkID()
+	return c.putChunkAs(ctx, newChunkID(), data)
+}
+
+// putChunkAs is putChunk under a given ID (a retry of a failed upload keeps
+// its ID: the layout being built already names it). Put is idempotent per
+// ID, so a failed attempt is retried on the next node.
+func (c *Client) putChunkAs(ctx context.Context, id string, data []byte) (*pb.ChunkRef, error) {
 	sum := sha256.Sum256(data)
 	var site string
 	err := c.invoke(ctx, "ChunkPut", readCall, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
@@ -75,11 +82,12 @@ func (c *Client) putChunk(ctx context.Context, data []byte) (*pb.ChunkRef, error
 }
 
 // putStream sends one chunk: id, size and sum in the first message, the
-// data in chunkMessageBytes pieces.
+// data in chunkMessageBytes pieces (handed to the transport uncopied:
+// putCodec).
 func putStream(ctx context.Context, cl pb.ChunksClient, id string, sum, data []byte) (*pb.PutChunkReply, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // ends the stream on an early return
-	stream, err := cl.Put(ctx)
+	stream, err := cl.Put(ctx, grpc.ForceCodecV2(chunkPutCodec))
 	if err != nil {
 		return nil, err
 	}
@@ -124,12 +132,20 @@ func (c *Client) chunkSources(ref *pb.ChunkRef) []*endpoint {
 }
 
 // getChunk reads [off, off+length) of the chunk ref (length 0 = to the
+// end) from the nearest site that holds it, as one slice.
+func (c *Client) getChunk(ctx context.Context, ref *pb.ChunkRef, off, length uint64) ([]byte, error) {
+	data, err := c.getChunkData(ctx, ref, off, length, nil)
+	return data.join(), err
+}
+
+// getChunkData reads [off, off+length) of the chunk ref (length 0 = to the
 // end) from the nearest site that holds it. A read of the whole chunk is
 // checked against the SHA-256 of the record and of the serving node; a
 // node that fails, lacks the chunk or sends damaged bytes is passed over
 // for the next. Every failure but the caller's ctx is EIO: the metadata
-// says the chunk exists, so not finding it is lost data, not ENOENT.
-func (c *Client) getChunk(ctx context.Context, ref *pb.ChunkRef, off, length uint64) ([]byte, error) {
+// says the chunk exists, so not finding it is lost data, not ENOENT. With
+// dst (room for the whole range), the data lands there (see getCodec).
+func (c *Client) getChunkData(ctx context.Context, ref *pb.ChunkRef, off, length uint64, dst []byte) (chunkData, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
 	ctx = c.outgoing(ctx)
@@ -137,7 +153,7 @@ func (c *Client) getChunk(ctx context.Context, ref *pb.ChunkRef, off, length uin
 	attempt := 0
 	for round := 0; round < getRounds; round++ {
 		for _, ep := range c.chunkSources(ref) {
-			data, err := c.getFrom(ctx, ep, attempt, ref, off, length)
+			data, err := c.getFrom(ctx, ep, attempt, ref, off, length, dst)
 			attempt++
 			if err == nil {
 				return data, nil
@@ -155,7 +171,7 @@ func (c *Client) getChunk(ctx context.Context, ref *pb.ChunkRef, off, length uin
 }
 
 // getFrom runs one Get of ref on ep and records the outcome for routing.
-func (c *Client) getFrom(ctx context.Context, ep *endpoint, n int, ref *pb.ChunkRef, off, length uint64) ([]byte, error) {
+func (c *Client) getFrom(ctx context.Context, ep *endpoint, n int, ref *pb.ChunkRef, off, length uint64, dst []byte) (chunkData, error) {
 	want := length
 	if want == 0 {
 		want = ref.GetSize() - min(off, ref.GetSize())
@@ -163,7 +179,7 @@ func (c *Client) getFrom(ctx context.Context, ep *endpoint, n int, ref *pb.Chunk
 	ctx, cancel := context.WithTimeout(ctx, c.transferTimeout(int(min(want, maxChunkBytes))))
 	defer cancel()
 	start := time.Now()
-	data, err := getStream(ctx, pb.NewChunksClient(ep.conn), ref, off, length)
+	data, err := getStream(ctx, pb.NewChunksClient(ep.conn), ref, off, length, dst)
 	c.trace(Trace{Method: "ChunkGet", Endpoint: ep.addr, Duration: time.Since(start), Attempt: n, Err: err}, nil)
 	if e := asError(err); e != nil && e.code == codes.Unavailable {
 		c.failed(ep, e)
@@ -171,12 +187,17 @@ func (c *Client) getFrom(ctx context.Context, ep *endpoint, n int, ref *pb.Chunk
 	return data, err
 }
 
-// getStream receives one range of a chunk and checks its length and, for
-// the whole chunk, its SHA-256.
-func getStream(ctx context.Context, cl pb.ChunksClient, ref *pb.ChunkRef, off, length uint64) ([]byte, error) {
+// getStream receives one range of a chunk, into dst if not nil, and checks
+// its length and, for the whole chunk, its SHA-256 (hashed as the data
+// arrives).
+func getStream(ctx context.Context, cl pb.ChunksClient, ref *pb.ChunkRef, off, length uint64, dst []byte) (chunkData, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := cl.Get(ctx, &pb.GetChunkRequest{Id: ref.GetId(), Offset: off, Length: length})
+	var opts []grpc.CallOption
+	if dst != nil {
+		opts = append(opts, grpc.ForceCodecV2(newGetCodec(dst)))
+	}
+	stream, err := cl.Get(ctx, &pb.GetChunkRequest{Id: ref.GetId(), Offset: off, Length: length}, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -192,54 +213,143 @@ func getStream(ctx context.Context, cl pb.ChunksClient, ref *pb.ChunkRef, off, l
 	if length > 0 {
 		want = min(want, length)
 	}
-	data, err := recvChunk(stream, first.GetData(), want)
-	if err != nil {
+	rx := &chunkRecv{want: want, whole: off == 0 && want == size}
+	if err := rx.run(stream, first); err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", ref.GetId(), err)
 	}
-	if off == 0 && want == size {
-		if err := verifySum(data, first.GetSha256(), ref.GetSha256()); err != nil {
+	if rx.whole {
+		if err := rx.verify(ref.GetSha256()); err != nil {
 			return nil, fmt.Errorf("chunk %s: %w", ref.GetId(), err)
 		}
 	}
-	return data, nil
+	return rx.data, nil
 }
 
-// recvChunk collects exactly want bytes from the rest of a Get stream.
-func recvChunk(stream pb.Chunks_GetClient, data []byte, want uint64) ([]byte, error) {
-	buf := make([]byte, 0, want)
-	for {
-		if uint64(len(buf))+uint64(len(data)) > want {
-			return nil, fmt.Errorf("stream longer than %d bytes", want)
+// chunkRecv collects the data of a Get stream. The node's SHA-256 of a
+// whole chunk comes in the first message (stores that recorded it) or in
+// the last (stores that hash while they send).
+type chunkRecv struct {
+	want    uint64
+	whole   bool
+	data    chunkData
+	n       uint64    // bytes in data
+	h       hash.Hash // of data, for a whole chunk
+	nodeSum []byte
+}
+
+// run receives exactly want bytes, starting with first's.
+func (rx *chunkRecv) run(stream pb.Chunks_GetClient, first *pb.GetChunkReply) error {
+	if rx.whole {
+		rx.h = sha256.New()
+	}
+	for m := first; ; {
+		if err := rx.add(m); err != nil {
+			return err
 		}
-		buf = append(buf, data...)
-		m, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
+		var err error
+		if m, err = stream.Recv(); errors.Is(err, io.EOF) {
 			break
+		} else if err != nil {
+			return err
 		}
-		if err != nil {
-			return nil, err
-		}
-		data = m.GetData()
 	}
-	if uint64(len(buf)) != want {
-		return nil, fmt.Errorf("stream carried %d bytes, want %d", len(buf), want)
+	if rx.n != rx.want {
+		return fmt.Errorf("stream carried %d bytes, want %d", rx.n, rx.want)
 	}
-	return buf, nil
+	return nil
 }
 
-// verifySum checks data against the node's sum and the record's sum (the
-// record's catches damage at rest on stores that recompute the sum).
+// add takes one message's data and sum. The data is kept as it is: the
+// message owns it (unmarshalling copied it out of the transport's buffers).
+func (rx *chunkRecv) add(m *pb.GetChunkReply) error {
+	data := m.GetData()
+	if rx.n+uint64(len(data)) > rx.want {
+		return fmt.Errorf("stream longer than %d bytes", rx.want)
+	}
+	if s := m.GetSha256(); len(s) > 0 {
+		if rx.nodeSum != nil && !bytes.Equal(s, rx.nodeSum) {
+			return errors.New("stream carries two different checksums")
+		}
+		rx.nodeSum = s
+	}
+	if len(data) > 0 {
+		rx.data = append(rx.data, data)
+		rx.n += uint64(len(data))
+	}
+	if rx.h != nil {
+		rx.h.Write(data)
+	}
+	return nil
+}
+
+// verify checks the received bytes against the node's sum and the
+// record's sum (the record's catches damage at rest on stores that compute
+// the sum from the stored bytes).
+func (rx *chunkRecv) verify(record []byte) error {
+	return checkSum(rx.h.Sum(nil), rx.nodeSum, record)
+}
+
+// verifySum checks data against the node's sum and the record's sum.
 func verifySum(data, node, record []byte) error {
 	got := sha256.Sum256(data)
+	return checkSum(got[:], node, record)
+}
+
+// checkSum compares a computed sum with the node's and the record's; at
+// least one of them must be known.
+func checkSum(got, node, record []byte) error {
 	if len(node) == 0 && len(record) == 0 {
 		return errors.New("no checksum to verify a whole-chunk read")
 	}
 	for _, want := range [][]byte{node, record} {
-		if len(want) > 0 && !bytes.Equal(got[:], want) {
+		if len(want) > 0 && !bytes.Equal(got, want) {
 			return fmt.Errorf("checksum mismatch: got %x, want %x", got, want)
 		}
 	}
 	return nil
+}
+
+// chunkData is a range of a chunk as it arrived: the data of the reply's
+// messages, in order, never joined (a join would copy every byte once more).
+// Nobody writes to it.
+type chunkData [][]byte
+
+// size is the number of bytes in d.
+func (d chunkData) size() uint64 {
+	var n uint64
+	for _, p := range d {
+		n += uint64(len(p))
+	}
+	return n
+}
+
+// copyAt copies into dst the bytes of d from offset off on, and returns
+// how many it copied.
+func (d chunkData) copyAt(dst []byte, off uint64) int {
+	n := 0
+	for _, p := range d {
+		if n == len(dst) {
+			break
+		}
+		if off >= uint64(len(p)) {
+			off -= uint64(len(p))
+			continue
+		}
+		n += copy(dst[n:], p[off:])
+		off = 0
+	}
+	return n
+}
+
+// join returns d as one slice (nil for no bytes).
+func (d chunkData) join() []byte {
+	switch len(d) {
+	case 0:
+		return nil
+	case 1:
+		return d[0]
+	}
+	return bytes.Join(d, nil)
 }
 
 // asError maps a transfer error to an *Error (nil for nil).

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -13,8 +14,9 @@ const (
 	// InlineMax is the largest file whose contents are kept inline in its
 	// layout instead of in chunks.
 	InlineMax = 4 << 10
-	// maxBuffered bounds a file's unsynced bytes: past it every buffered
-	// write is uploaded, even pieces smaller than a chunk.
+	// maxBuffered bounds a file's buffered bytes (not yet handed to an
+	// upload): past it every buffered write is uploaded, even pieces
+	// smaller than a chunk. Uploads hold at most uploadDepth chunks more.
 	maxBuffered = 4 * ChunkSize
 )
 
@@ -26,18 +28,23 @@ type content struct {
 	ino   uint64
 	cache *windowCache
 
-	bg          context.Context // prefetches; ended when the last File closes
+	bg          context.Context // prefetches and uploads; ended when the last File closes
 	stopBG      context.CancelFunc
 	prefetching sync.WaitGroup
-	prefetchOn  atomic.Bool // one prefetch at a time
+	prefetchers chan struct{} // a token per running prefetch: at most cap of them
+	prefetchAt  atomic.Int64  // 1 + the file window (off/ChunkSize) last scanned for prefetches
+	uploading   sync.WaitGroup
+	put         func(ctx context.Context, id string, data []byte) (*pb.ChunkRef, error) // stores a chunk
 
-	mu      sync.Mutex // guards everything below; held across uploads and commits
+	mu      sync.Mutex // guards everything below; held across commits and waits for uploads
 	loaded  bool       // layout, refs and size reflect the metadata (plus our writes)
 	size    int64
 	layout  []*pb.Extent            // ordered, disjoint
 	refs    map[string]*pb.ChunkRef // records of the chunks layout and brought use
 	brought []*pb.ChunkRef          // uploaded since the last commit, for SetLayout.new_chunks
-	segs    segments                // unsynced writes, over layout
+	uploads []*upload               // chunks being stored, oldest first, over layout (file_upload.go)
+	segs    segments                // unsynced writes, over layout and uploads
+	seqEnd  int64                   // where the last write ended, to spot sequential ones
 	dirty   bool                    // differs from the last commit
 	files   map[*File]bool          // open Files sharing this content
 }
@@ -47,6 +54,7 @@ type content struct {
 func newContent(c *Client, attr *pb.Attr) *content {
 	bg, stop := context.WithCancel(context.Background())
 	cn := &content{c: c, ino: attr.GetIno(), cache: newWindowCache(c), bg: bg, stopBG: stop,
+		prefetchers: make(chan struct{}, prefetchDepth), put: c.putChunkAs,
 		refs: make(map[string]*pb.ChunkRef), files: make(map[*File]bool)}
 	cn.loaded = attr.GetSize() == 0
 	return cn
@@ -81,11 +89,12 @@ type piece struct {
 }
 
 // planLocked fills dst with the bytes at off that need no fetch (zeros for
-// holes, inline data, unsynced writes) and returns the chunk pieces left.
+// holes, inline data, uploads under way, unsynced writes) and returns the
+// chunk pieces left.
 func (cn *content) planLocked(dst []byte, off int64) ([]piece, error) {
 	clear(dst)
 	end := off + int64(len(dst))
-	ext := punchSegments(overlapping(cn.layout, uint64(off), uint64(end)), cn.segs, off, end)
+	ext := cn.storedLocked(off, end)
 	var pieces []piece
 	for _, e := range ext {
 		d := dst[int64(e.GetOffset())-off : int64(extentEnd(e))-off]
@@ -99,6 +108,7 @@ func (cn *content) planLocked(dst []byte, off int64) ([]piece, error) {
 		}
 		pieces = append(pieces, piece{dst: d, ref: ref, off: e.GetChunkOffset()})
 	}
+	copyUploads(dst, off, cn.uploads)
 	for _, g := range cn.segs {
 		if g.end() > off && g.off < end {
 			from, to := max(g.off, off), min(g.end(), end)
@@ -108,59 +118,75 @@ func (cn *content) planLocked(dst []byte, off int64) ([]piece, error) {
 	return pieces, nil
 }
 
+// storedLocked returns the layout's extents over [off, end) that are read
+// from the store: those that neither an upload nor a buffered write covers.
+func (cn *content) storedLocked(off, end int64) []*pb.Extent {
+	ext := overlapping(cn.layout, uint64(off), uint64(end))
+	return punchSegments(punchUploads(ext, cn.uploads, off, end), cn.segs, off, end)
+}
+
 // fetch copies the pieces' bytes from their chunks.
 func (cn *content) fetch(ctx context.Context, pieces []piece) error {
 	for _, p := range pieces {
 		dst, off := p.dst, p.off
 		for len(dst) > 0 {
-			data, start, err := cn.cache.get(ctx, p.ref, off)
+			n, err := cn.copyFromWindow(ctx, dst, p.ref, off)
 			if err != nil {
 				return err
 			}
-			if off-start >= uint64(len(data)) {
-				return &Error{Errno: pb.Errno_EIO, Op: "read", Path: "chunk " + p.ref.GetId(), Msg: "extent past the end of its chunk"}
-			}
-			n := copy(dst, data[off-start:])
 			dst, off = dst[n:], off+uint64(n)
 		}
 	}
 	return nil
 }
 
-// prefetch fetches, in the background, the chunk windows that hold the
-// ChunkSize bytes after off, so a sequential reader finds them cached.
-func (cn *content) prefetch(off int64) {
-	if !cn.prefetchOn.CompareAndSwap(false, true) {
-		return
+// copyFromWindow copies into dst the bytes of ref from chunk offset off on,
+// as far as the window holding off goes, and returns how many it copied.
+func (cn *content) copyFromWindow(ctx context.Context, dst []byte, ref *pb.ChunkRef, off uint64) (int, error) {
+	w, start, err := cn.cache.get(ctx, ref, off)
+	if err != nil {
+		return 0, err
 	}
-	todo := cn.uncachedAfter(off)
-	if len(todo) == 0 || cn.bg.Err() != nil {
-		cn.prefetchOn.Store(false)
-		return
+	defer cn.cache.release(w)
+	if off-start >= w.data.size() {
+		return 0, &Error{Errno: pb.Errno_EIO, Op: "read", Path: "chunk " + ref.GetId(), Msg: "extent past the end of its chunk"}
 	}
-	cn.prefetching.Add(1)
-	go func() {
-		defer cn.prefetching.Done()
-		defer cn.prefetchOn.Store(false)
-		for _, p := range todo {
-			if _, _, err := cn.cache.get(cn.bg, p.ref, p.off); err != nil {
-				return // a failure shows again on the demand read
-			}
-		}
-	}()
+	return w.data.copyAt(dst, off-start), nil
 }
 
-// uncachedAfter lists the chunk places of the ChunkSize bytes after off
+// prefetch starts fetching, in the background, the chunk windows that
+// hold the readAhead bytes after off and are neither cached nor coming, so
+// a sequential reader finds them cached. They are fetched in parallel, at
+// most prefetchDepth at a time per file; a window that finds no free slot
+// is left to a later read's prefetch. The kernel reads 128 KiB at a time,
+// so the windows ahead are scanned once per ChunkSize read, not per read.
+func (cn *content) prefetch(off int64) {
+	if at := off/ChunkSize + 1; cn.prefetchAt.Swap(at) == at || cn.bg.Err() != nil {
+		return
+	}
+	for _, p := range cn.uncachedAfter(off) {
+		select {
+		case cn.prefetchers <- struct{}{}:
+		default:
+			return
+		}
+		if !cn.cache.prefetch(cn.bg, p.ref, p.off, &cn.prefetching, cn.prefetchers) {
+			<-cn.prefetchers // cached or coming after all
+		}
+	}
+}
+
+// uncachedAfter lists the chunk places of the readAhead bytes after off
 // whose windows are not cached.
 func (cn *content) uncachedAfter(off int64) []piece {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
-	end := min(off+ChunkSize, cn.size)
+	end := min(off+readAhead, cn.size)
 	if off >= end {
 		return nil
 	}
 	var todo []piece
-	for _, e := range punchSegments(overlapping(cn.layout, uint64(off), uint64(end)), cn.segs, off, end) {
+	for _, e := range cn.storedLocked(off, end) {
 		if ref := cn.refs[e.GetChunk()]; ref != nil && !cn.cache.has(ref, e.GetChunkOffset()) {
 			todo = append(todo, piece{ref: ref, off: e.GetChunkOffset()})
 		}
@@ -168,16 +194,25 @@ func (cn *content) uncachedAfter(off int64) []piece {
 	return todo
 }
 
-// writeLocked buffers p at off and uploads the chunks it completes.
+// writeLocked buffers p at off and starts uploading the chunks it fills.
 func (cn *content) writeLocked(ctx context.Context, p []byte, off int64) error {
 	if off > math.MaxInt64-int64(len(p)) {
 		return &Error{Errno: pb.Errno_EFBIG, Op: "write", Path: inoString(cn.ino), Msg: "file too large"}
 	}
-	cn.segs = cn.segs.write(p, off)
+	cn.reapLocked()
 	cn.size = max(cn.size, off+int64(len(p)))
 	cn.dirty = true
-	if err := cn.flushFullLocked(ctx); err != nil {
-		return err
+	for len(p) > 0 {
+		n := cn.appendLocked(p, off)
+		if n == 0 {
+			cn.segs = cn.segs.write(p, off)
+			n = len(p)
+		}
+		p, off = p[n:], off+int64(n)
+		cn.seqEnd = off
+		if err := cn.flushFullLocked(ctx); err != nil {
+			return err
+		}
 	}
 	if cn.segs.bytes() > maxBuffered {
 		return cn.flushAllLocked(ctx)
@@ -185,7 +220,34 @@ func (cn *content) writeLocked(ctx context.Context, p []byte, off int64) error {
 	return nil
 }
 
-// flushFullLocked uploads every whole chunk's worth of buffered bytes.
+// appendLocked is a sequential writer's path: when off is the end of the
+// last segment, as much of p as its spare capacity takes goes there; when
+// the last write ended at off but its bytes are gone to an upload, a new
+// segment with a whole chunk's capacity starts there. So each byte is
+// copied once, into the buffer that leaves for upload when it holds a
+// chunk. Only a write continuing the last one gets a new chunk buffer, so
+// scattered small writes cannot hold a chunk's capacity each. It returns
+// how many bytes it took (0: not this path).
+func (cn *content) appendLocked(p []byte, off int64) int {
+	n := len(cn.segs)
+	if n == 0 || cn.segs[n-1].end() < off {
+		if off != cn.seqEnd {
+			return 0
+		}
+		cn.segs = append(cn.segs, segment{off: off, data: make([]byte, 0, ChunkSize)})
+		n++
+	}
+	last := &cn.segs[n-1]
+	if last.end() != off || len(last.data) == cap(last.data) {
+		return 0
+	}
+	k := min(len(p), cap(last.data)-len(last.data))
+	last.data = append(last.data, p[:k]...)
+	return k
+}
+
+// flushFullLocked starts uploading every whole chunk's worth of buffered
+// bytes.
 func (cn *content) flushFullLocked(ctx context.Context) error {
 	for i := 0; i < len(cn.segs); i++ {
 		g := cn.segs[i]
@@ -194,7 +256,7 @@ func (cn *content) flushFullLocked(ctx context.Context) error {
 		}
 		for len(g.data) >= ChunkSize {
 			ext := []*pb.Extent{{Offset: uint64(g.off), Length: ChunkSize}}
-			if err := cn.uploadLocked(ctx, g.data[:ChunkSize], ext); err != nil {
+			if err := cn.startUploadLocked(ctx, g.data[:ChunkSize:ChunkSize], ext); err != nil {
 				cn.segs[i] = g
 				return err
 			}
@@ -205,65 +267,52 @@ func (cn *content) flushFullLocked(ctx context.Context) error {
 			i--
 			continue
 		}
-		// A fresh buffer for the tail, so appends fill it without keeping
-		// the uploaded bytes alive.
-		tail := make([]byte, len(g.data), ChunkSize)
-		copy(tail, g.data)
-		cn.segs[i] = segment{off: g.off, data: tail}
+		// A fresh buffer for the tail: the upload owns the bytes before it.
+		cn.segs[i] = segment{off: g.off, data: append(make([]byte, 0, ChunkSize), g.data...)}
 	}
 	return nil
 }
 
-// flushAllLocked uploads every buffered byte. Small segments are packed
-// together, up to ChunkSize per chunk, so scattered writes cost few chunks.
-// On failure the segments stay: what was uploaded is in the layout too,
-// and the segments (read first) hold the same bytes.
+// flushAllLocked starts uploading every buffered byte. Small segments are
+// packed together, up to ChunkSize per chunk, so scattered writes cost few
+// chunks. On failure the bytes not yet handed to an upload stay buffered.
 func (cn *content) flushAllLocked(ctx context.Context) error {
-	pack := make([]byte, 0, min(cn.segs.bytes(), ChunkSize))
-	var exts []*pb.Extent
-	for _, g := range cn.segs {
-		for data, off := g.data, g.off; len(data) > 0; {
-			if len(pack) == ChunkSize {
-				if err := cn.uploadLocked(ctx, pack, exts); err != nil {
-					return err
-				}
-				pack, exts = pack[:0], nil // the upload kept no reference
-			}
-			n := min(len(data), ChunkSize-len(pack))
-			exts = append(exts, &pb.Extent{Offset: uint64(off), Length: uint64(n), ChunkOffset: uint64(len(pack))})
-			pack = append(pack, data[:n]...)
-			data, off = data[n:], off+int64(n)
-		}
-	}
-	if len(pack) > 0 {
-		if err := cn.uploadLocked(ctx, pack, exts); err != nil {
+	for len(cn.segs) > 0 {
+		pack, exts, rest := packSegments(cn.segs)
+		if err := cn.startUploadLocked(ctx, pack, exts); err != nil {
 			return err
 		}
+		cn.segs = rest
 	}
-	cn.segs = nil
 	return nil
 }
 
-// uploadLocked stores data as a new chunk and puts exts (file ranges at
-// chunk offsets in data) in the layout.
-func (cn *content) uploadLocked(ctx context.Context, data []byte, exts []*pb.Extent) error {
-	ref, err := cn.c.putChunk(ctx, data)
-	if err != nil {
-		return err
+// packSegments copies up to ChunkSize bytes from the head of segs into a
+// new buffer and returns it, the extents it holds, and the segments left
+// (the first one possibly cut short; segs itself is not modified).
+func packSegments(segs segments) ([]byte, []*pb.Extent, segments) {
+	pack := make([]byte, 0, min(segs.bytes(), ChunkSize))
+	var exts []*pb.Extent
+	for i, g := range segs {
+		n := min(len(g.data), ChunkSize-len(pack))
+		exts = append(exts, &pb.Extent{Offset: uint64(g.off), Length: uint64(n), ChunkOffset: uint64(len(pack))})
+		pack = append(pack, g.data[:n]...)
+		if n < len(g.data) {
+			cut := segment{off: g.off + int64(n), data: g.data[n:]}
+			return pack, exts, slices.Concat(segments{cut}, segs[i+1:])
+		}
+		if len(pack) == ChunkSize {
+			return pack, exts, segs[i+1:]
+		}
 	}
-	cn.refs[ref.GetId()] = ref
-	cn.brought = append(cn.brought, ref)
-	for _, e := range exts {
-		e.Chunk = ref.GetId()
-		cn.layout = place(cn.layout, e)
-	}
-	return nil
+	return pack, exts, nil
 }
 
 // truncateLocked sets the size, dropping what lies beyond it.
 func (cn *content) truncateLocked(size int64) {
 	if size < cn.size {
 		cn.segs = cn.segs.cut(size)
+		cn.cutUploadsLocked(size)
 		cn.layout = punch(cn.layout, uint64(size), math.MaxUint64)
 	}
 	cn.size = size
@@ -297,13 +346,19 @@ func (cn *content) syncLocked(ctx context.Context, handle uint64) error {
 	return nil
 }
 
-// finalLayoutLocked returns the layout to commit: one inline extent for a
-// small file, else the layout with every buffered byte uploaded.
+// finalLayoutLocked returns the layout to commit, once every upload is in
+// it: one inline extent for a small file, else the layout with every
+// buffered byte uploaded.
 func (cn *content) finalLayoutLocked(ctx context.Context) ([]*pb.Extent, error) {
 	if cn.size > InlineMax {
 		if err := cn.flushAllLocked(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if err := cn.drainLocked(ctx); err != nil {
+		return nil, err
+	}
+	if cn.size > InlineMax {
 		return cn.layout, nil
 	}
 	if cn.size == 0 {
@@ -321,16 +376,20 @@ func (cn *content) finalLayoutLocked(ctx context.Context) ([]*pb.Extent, error) 
 }
 
 // resetLocked makes the content what a truncating open left: empty and
-// committed. Uploaded chunks stay in brought, so the next commit hands
-// them to the metadata for deletion.
+// committed. Uploaded chunks stay in brought, and uploads under way will
+// join them, so the next commit hands them to the metadata for deletion.
 func (cn *content) resetLocked() {
+	cn.cutUploadsLocked(0)
 	cn.size, cn.layout, cn.segs, cn.loaded = 0, nil, nil, true
-	cn.dirty = len(cn.brought) > 0
+	cn.dirty = len(cn.brought) > 0 || len(cn.uploads) > 0
 }
 
-// stop ends background work once no File uses the content.
+// stop ends background work once no File uses the content: prefetches and
+// uploads still running are cancelled (a commit waits for its uploads, so
+// these belong to no commit).
 func (cn *content) stop() {
 	cn.stopBG()
 	cn.prefetching.Wait()
+	cn.uploading.Wait()
 	cn.cache.clear()
 }

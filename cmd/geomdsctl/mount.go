@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -26,6 +29,7 @@ const (
 // foreground until SIGINT or SIGTERM, then unmounts.
 func mountCmd(newClient func(cmd *cobra.Command) (*client.Client, error)) *cobra.Command {
 	var opts fusefs.Options
+	var pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "mount DIR",
 		Short: "mount the namespace at DIR (foreground; Ctrl-C unmounts)",
@@ -39,6 +43,9 @@ func mountCmd(newClient func(cmd *cobra.Command) (*client.Client, error)) *cobra
 				return err
 			}
 			describeClient(cmd, &opts)
+			if err := servePprof(cmd, pprofAddr); err != nil {
+				return err
+			}
 			return serveMount(cmd, c, args[0], opts)
 		},
 	}
@@ -47,7 +54,30 @@ func mountCmd(newClient func(cmd *cobra.Command) (*client.Client, error)) *cobra
 	fl.DurationVar(&opts.EntryTimeout, "entry-cache", time.Second, "how long the kernel caches names (0 = not at all)")
 	fl.BoolVar(&opts.AllowOther, "allow-other", false, "let other users use the mount (non-root needs user_allow_other in /etc/fuse.conf)")
 	fl.BoolVar(&opts.Debug, "debug", false, "log every FUSE request to stderr")
+	fl.StringVar(&pprofAddr, "pprof", "", "serve /debug/pprof at HOST:PORT (debugging)")
+	_ = fl.MarkHidden("pprof")
 	return cmd
+}
+
+// servePprof serves the runtime profiles at addr ("" = off) for the life of
+// the process, so the mount's CPU time can be profiled under load.
+func servePprof(cmd *cobra.Command, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(lis) }()
+	fmt.Fprintf(cmd.ErrOrStderr(), "pprof at http://%s/debug/pprof/\n", lis.Addr())
+	return nil
 }
 
 // describeClient records the global --site and --consistency in opts.

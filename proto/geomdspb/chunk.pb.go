@@ -198,8 +198,10 @@ func (x *GetChunkRequest) GetLength() uint64 {
 	return 0
 }
 
-// GetChunkReply streams the data; the first message carries the chunk's
-// size and sha256 so a whole-chunk reader can verify it.
+// GetChunkReply streams the data. The first message carries the chunk's
+// size; for a whole-chunk read the sha256 comes in the first message when the
+// store kept it at Put, otherwise in a last message without data (the sum of
+// the bytes as sent), so a whole-chunk reader can verify it either way.
 type GetChunkReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Size          uint64                 `protobuf:"varint,1,opt,name=size,proto3" json:"size,omitempty"`

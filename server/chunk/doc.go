@@ -20,13 +20,15 @@
 // created; no metadata sidecar files), mem://, or
 // s3://bucket?endpoint=...&region=...&use_path_style=true.
 //
-// Put reads exactly size bytes, checks the count and the SHA-256, and only
-// then lets the blob become visible: on a mismatch, a short or long stream, or
-// a cancelled ctx the write is aborted and nothing is left under the ID. On
-// file:// the data and the directory entry are fsynced before Put returns
-// (gocloud renames its temporary file without fsync, so the store does it).
-// The SHA-256 is also kept as blob metadata ("sha256", hex) where the backend
-// keeps metadata (mem, s3); file:// keeps none.
+// Put reads exactly size bytes, hashing them on their way to the blob, checks
+// the count and the SHA-256, and only then lets the blob become visible: on a
+// mismatch, a short or long stream, or a cancelled ctx the write is aborted
+// and nothing is left under the ID. On file:// the data and the directory
+// entry are fsynced before Put returns (gocloud renames its temporary file
+// without fsync, so the store does it). The SHA-256 is also kept: as blob
+// metadata ("sha256", hex) where the backend keeps metadata (mem, s3), and on
+// file:// in the extended attribute user.geomds.sha256 (raw 32 bytes) where
+// the file system has user xattrs (Linux only; elsewhere none is kept).
 //
 // Get reads [off, off+length) (length 0 = to the end); a range past the end
 // is clamped, off beyond the size is ErrRange, a missing ID is ErrNotFound.
@@ -44,14 +46,17 @@
 // is at most MaxChunkSize. Clients send data in messages of at most
 // MessageSize (1 MiB) bytes.
 //
-// Get is a server stream. The first GetChunkReply carries the chunk's size
-// and, when the request covers the whole chunk (offset 0 and length 0 or
-// length >= size), its sha256; every message may carry data, at most
-// MessageSize bytes each, in order. A reader of the whole chunk hashes what it
-// received and compares (and should compare with the ChunkRef's sha256 from
-// the metadata too: on file:// the server computes the sum from the stored
-// bytes, so only the layout's sum detects damage at rest). The number of data
-// bytes is min(length, size-offset), so a short stream is detectable.
+// Get is a server stream. The first GetChunkReply carries the chunk's size;
+// every message may carry data, at most MessageSize bytes each, in order.
+// When the request covers the whole chunk (offset 0 and length 0 or length >=
+// size) the reply carries its sha256 too: in the first message when the store
+// kept the sum at Put, otherwise (a file:// chunk without the xattr) in a last
+// message without data, the sum of the bytes as the server read and sent them
+// (hashing while sending reads the chunk once). A reader of the whole chunk
+// hashes what it received and compares with the sum from either place, and
+// should compare with the ChunkRef's sha256 from the metadata too: a sum
+// computed from the stored bytes does not detect damage at rest. The number
+// of data bytes is min(length, size-offset), so a short stream is detectable.
 //
 // Delete removes the chunk; a missing chunk is not an error.
 //

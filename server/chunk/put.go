@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 
@@ -15,7 +16,8 @@ import (
 // Put stores the chunk id from r, which must yield exactly size bytes whose
 // SHA-256 is sum. The chunk becomes visible only after both checks pass;
 // otherwise the write is aborted and nothing is stored. On file:// the data
-// and its directory entry are on disk when Put returns.
+// and its directory entry are on disk when Put returns, and the sum is kept
+// in an extended attribute where the file system has them.
 func (s *Store) Put(ctx context.Context, id string, size uint64, sum []byte, r io.Reader) error {
 	if err := checkPut(id, size, sum); err != nil {
 		return err
@@ -39,6 +41,7 @@ func (s *Store) Put(ctx context.Context, id string, size uint64, sum []byte, r i
 		return fmt.Errorf("put %s: %w", id, err)
 	}
 	if f != nil {
+		writeSum(f, sum)
 		if err := f.Sync(); err != nil {
 			cancel()
 			_ = w.Close()
@@ -67,22 +70,44 @@ func checkPut(id string, size uint64, sum []byte) error {
 	return nil
 }
 
-// copyVerified copies r to w, reading at most size+1 bytes so a long stream
-// is caught without reading it all, and checks the count and the sum.
+// copyVerified copies r to w, checking that r yields exactly size bytes
+// whose SHA-256 is sum: the bytes are hashed on their way to w, and a long
+// stream is caught at its first excess byte, without reading it all. A
+// reader that can write itself out (the Put stream) hands its messages'
+// data straight to w, with no copy in between.
 func copyVerified(w io.Writer, r io.Reader, size uint64, sum []byte) error {
-	h := sha256.New()
-	n, err := io.Copy(w, io.TeeReader(io.LimitReader(r, int64(size)+1), h))
-	if err != nil {
+	v := &verifier{w: w, h: sha256.New(), size: size}
+	var buf []byte
+	if _, ok := r.(io.WriterTo); !ok {
+		buf = make([]byte, MessageSize) // few large writes to the store
+	}
+	if _, err := io.CopyBuffer(v, r, buf); err != nil {
 		return err
 	}
-	if uint64(n) > size {
-		return fmt.Errorf("%w: got more than %d bytes", ErrSize, size)
+	if v.n < size {
+		return fmt.Errorf("%w: got %d bytes, want %d", ErrSize, v.n, size)
 	}
-	if uint64(n) < size {
-		return fmt.Errorf("%w: got %d bytes, want %d", ErrSize, n, size)
-	}
-	if got := h.Sum(nil); !bytes.Equal(got, sum) {
+	if got := v.h.Sum(nil); !bytes.Equal(got, sum) {
 		return fmt.Errorf("%w: got %x, want %x", ErrChecksum, got, sum)
 	}
 	return nil
+}
+
+// verifier passes writes on to w, counting and hashing them, and refuses
+// any past size bytes.
+type verifier struct {
+	w    io.Writer
+	h    hash.Hash
+	n    uint64
+	size uint64
+}
+
+func (v *verifier) Write(p []byte) (int, error) {
+	if v.n+uint64(len(p)) > v.size {
+		return 0, fmt.Errorf("%w: got more than %d bytes", ErrSize, v.size)
+	}
+	v.h.Write(p)
+	n, err := v.w.Write(p)
+	v.n += uint64(n)
+	return n, err
 }

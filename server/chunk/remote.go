@@ -41,7 +41,8 @@ func PutRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, data
 
 // GetRemote reads [off, off+length) of chunk id from the Chunks service on
 // cc (length 0 = to the end). It checks that the stream carried every byte
-// of the range and, when the range is the whole chunk, the SHA-256.
+// of the range and, when the range is the whole chunk, the SHA-256 (sent
+// in the first message or in the last).
 func GetRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, off, length uint64) ([]byte, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -60,13 +61,13 @@ func GetRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, off,
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", id, err)
 	}
-	data, err := recvData(stream, id, first.GetData(), want)
+	data, sum, err := recvData(stream, id, first, want)
 	if err != nil {
 		return nil, err
 	}
 	if wholeRange(off, length, first.GetSize()) {
-		if got := sha256.Sum256(data); !bytes.Equal(got[:], first.GetSha256()) {
-			return nil, fmt.Errorf("get %s: %w: got %x, want %x", id, ErrChecksum, got, first.GetSha256())
+		if got := sha256.Sum256(data); !bytes.Equal(got[:], sum) {
+			return nil, fmt.Errorf("get %s: %w: got %x, want %x", id, ErrChecksum, got, sum)
 		}
 	}
 	return data, nil
@@ -89,27 +90,29 @@ func replyLen(size, off, length uint64) (uint64, error) {
 }
 
 // recvData collects the data of a Get stream, which must be exactly want
-// bytes; data is the first message's.
-func recvData(stream pb.Chunks_GetClient, id string, data []byte, want uint64) ([]byte, error) {
+// bytes, and the sum it carries (nil if none), starting with first.
+func recvData(stream pb.Chunks_GetClient, id string, first *pb.GetChunkReply, want uint64) ([]byte, []byte, error) {
 	buf := make([]byte, 0, want)
-	for {
-		if uint64(len(buf)+len(data)) > want {
-			return nil, fmt.Errorf("get %s: %w: more than %d bytes", id, ErrSize, want)
+	var sum []byte
+	for m := first; ; {
+		if uint64(len(buf)+len(m.GetData())) > want {
+			return nil, nil, fmt.Errorf("get %s: %w: more than %d bytes", id, ErrSize, want)
 		}
-		buf = append(buf, data...)
-		m, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
+		buf = append(buf, m.GetData()...)
+		if len(m.GetSha256()) > 0 {
+			sum = m.GetSha256()
+		}
+		var err error
+		if m, err = stream.Recv(); errors.Is(err, io.EOF) {
 			break
+		} else if err != nil {
+			return nil, nil, fromStatus("get", id, err)
 		}
-		if err != nil {
-			return nil, fromStatus("get", id, err)
-		}
-		data = m.GetData()
 	}
 	if uint64(len(buf)) != want {
-		return nil, fmt.Errorf("get %s: %w: got %d bytes, want %d", id, ErrSize, len(buf), want)
+		return nil, nil, fmt.Errorf("get %s: %w: got %d bytes, want %d", id, ErrSize, len(buf), want)
 	}
-	return buf, nil
+	return buf, sum, nil
 }
 
 // DeleteRemote deletes chunk id at the Chunks service on cc; a missing

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 
 	"google.golang.org/grpc"
@@ -52,6 +53,29 @@ type putReader struct {
 	buf    []byte
 }
 
+// WriteTo hands each message's data to w as it arrives, with no copy.
+func (r *putReader) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for {
+		if len(r.buf) > 0 {
+			k, err := w.Write(r.buf)
+			n += int64(k)
+			r.buf = r.buf[k:]
+			if err != nil {
+				return n, err
+			}
+		}
+		m, err := r.stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		r.buf = m.GetData()
+	}
+}
+
 func (r *putReader) Read(p []byte) (int, error) {
 	for len(r.buf) == 0 {
 		m, err := r.stream.Recv()
@@ -65,26 +89,29 @@ func (r *putReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Get streams a range of a chunk; see the package doc for the format.
+// Get streams a range of a chunk; see the package doc for the format. A
+// whole-chunk reply carries the sum the store recorded in its first
+// message, or else the sum of the bytes as read, in its last: hashing while
+// sending reads the chunk once, and the first bytes leave at once.
 func (v *Service) Get(req *pb.GetChunkRequest, stream pb.Chunks_GetServer) error {
 	ctx := stream.Context()
 	id, off, length := req.GetId(), req.GetOffset(), req.GetLength()
-	info, err := v.store.Stat(ctx, id)
-	if err != nil {
-		return toStatus(err)
-	}
-	first := &pb.GetChunkReply{Size: info.Size}
-	if wholeRange(off, length, info.Size) {
-		if first.Sha256, err = v.sum(ctx, id, info); err != nil {
-			return toStatus(err)
-		}
-	}
-	r, _, err := v.store.open(ctx, id, off, length)
+	r, size, err := v.store.open(ctx, id, off, length)
 	if err != nil {
 		return toStatus(err)
 	}
 	defer r.Close()
-	return toStatus(sendData(stream, first, r))
+	first := &pb.GetChunkReply{Size: size}
+	var h hash.Hash
+	if wholeRange(off, length, size) {
+		if first.Sha256, err = v.store.recordedSum(ctx, id); err != nil {
+			return toStatus(err)
+		}
+		if first.Sha256 == nil {
+			h = sha256.New()
+		}
+	}
+	return toStatus(sendData(stream, first, r, h))
 }
 
 // wholeRange reports whether a request covers the whole chunk, the case in
@@ -93,52 +120,38 @@ func wholeRange(off, length, size uint64) bool {
 	return off == 0 && (length == 0 || length >= size)
 }
 
-// sum is the chunk's SHA-256: recorded at Put where the backend keeps
-// metadata, otherwise computed from the stored bytes.
-func (v *Service) sum(ctx context.Context, id string, info Info) ([]byte, error) {
-	if info.SHA256 != nil {
-		return info.SHA256, nil
-	}
-	r, err := v.store.Get(ctx, id, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, r)
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", id, err)
-	}
-	if uint64(n) != info.Size {
-		return nil, fmt.Errorf("get %s: read %d bytes of %d", id, n, info.Size)
-	}
-	return h.Sum(nil), nil
-}
-
 // sendData streams r in MessageSize pieces; first goes out with the first
-// piece, or alone when there is no data.
-func sendData(stream pb.Chunks_GetServer, first *pb.GetChunkReply, r io.Reader) error {
-	buf := make([]byte, MessageSize)
+// piece, or alone when there is no data. With h, the data is hashed on the
+// way and its sum goes out in a last message of its own.
+func sendData(stream pb.Chunks_GetServer, first *pb.GetChunkReply, r io.Reader, h hash.Hash) error {
+	buf := make([]byte, MessageSize) // reused: Send has marshalled the data when it returns
 	m := first
 	for {
 		n, err := io.ReadFull(r, buf)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return err
+		}
 		if n > 0 || m != nil {
 			if m == nil {
 				m = &pb.GetChunkReply{}
 			}
 			m.Data = buf[:n]
+			if h != nil {
+				h.Write(m.Data)
+			}
 			if serr := stream.Send(m); serr != nil {
 				return serr
 			}
 			m = nil
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil
-		}
-		if err != nil {
-			return err
+		if err != nil { // the end of r
+			break
 		}
 	}
+	if h == nil {
+		return nil
+	}
+	return stream.Send(&pb.GetChunkReply{Sha256: h.Sum(nil)})
 }
 
 // Delete removes a chunk; a missing chunk is not an error.

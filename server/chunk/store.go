@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
@@ -120,8 +121,8 @@ func (s *Store) Close() error { return s.bucket.Close() }
 // Info describes a stored chunk.
 type Info struct {
 	Size uint64
-	// SHA256 is the sum recorded at Put, or nil where the backend keeps no
-	// metadata (file://).
+	// SHA256 is the sum recorded at Put, or nil where none was kept (a
+	// file:// store on a file system without user xattrs).
 	SHA256 []byte
 }
 
@@ -138,7 +139,33 @@ func (s *Store) Stat(ctx context.Context, id string) (Info, error) {
 	if sum, err := hex.DecodeString(a.Metadata[sumKey]); err == nil && len(sum) == 32 {
 		info.SHA256 = sum
 	}
-	return info, nil
+	if s.dir != "" {
+		info.SHA256, err = s.fileSum(id)
+	}
+	return info, err
+}
+
+// recordedSum is the sum kept at Put, or nil where none was kept.
+func (s *Store) recordedSum(ctx context.Context, id string) ([]byte, error) {
+	if s.dir != "" {
+		return s.fileSum(id)
+	}
+	info, err := s.Stat(ctx, id)
+	return info.SHA256, err
+}
+
+// fileSum reads a file:// chunk's sum from its extended attribute (nil if
+// it has none). An ID fileblob would escape is not looked up: its file name
+// is not the ID.
+func (s *Store) fileSum(id string) ([]byte, error) {
+	if strings.Contains(id, "__0x") {
+		return nil, nil
+	}
+	sum, err := readSum(filepath.Join(s.dir, id))
+	if err != nil {
+		return nil, fmt.Errorf("get %s: sum: %w", id, err)
+	}
+	return sum, nil
 }
 
 // Delete removes the chunk; a missing chunk is not an error. On file:// the
