@@ -25,7 +25,7 @@ var allowedImports = map[string][]string{
 	"server/storage":                 {"github.com/cockroachdb/pebble/v2", "go.etcd.io/raft/v3", "google.golang.org/protobuf/"},
 	"server/replica":                 {"go.etcd.io/raft/v3", "google.golang.org/protobuf/"},
 	"server/transport":               {"proto/geomdspb", "go.etcd.io/raft/v3", "google.golang.org/grpc", "google.golang.org/protobuf/"},
-	"server/chunk":                   {"proto/geomdspb", "gocloud.dev/", "google.golang.org/grpc", "google.golang.org/protobuf/", "google.golang.org/genproto/", "github.com/aws/"},
+	"server/chunk":                   {"proto/geomdspb", "gocloud.dev/", "google.golang.org/grpc", "google.golang.org/protobuf/", "google.golang.org/genproto/", "github.com/aws/", "golang.org/x/sys/"},
 	"server/fsm":                     {"proto/geomdspb", "server/namespace", "server/storage", "server/replica", "go.etcd.io/raft/v3", "google.golang.org/protobuf/"},
 	"server/metrics":                 {"server/replica", "github.com/prometheus/client_golang/", "go.etcd.io/raft/v3", "google.golang.org/grpc"},
 	"server/rpc":                     {"proto/geomdspb", "server/namespace", "server/storage", "server/replica", "server/fsm", "server/chunk", "google.golang.org/grpc", "google.golang.org/protobuf/", "google.golang.org/genproto/", "go.etcd.io/raft/v3"},
