@@ -72,10 +72,16 @@ func TestExactlyOnceAck(t *testing.T) {
 	if _, err := Resolve(tx, nil, "/late", true); ErrnoOf(err) != pb.Errno_ENOENT {
 		t.Fatalf("ESTALE command was applied: %v", err)
 	}
-	// A big jump of the watermark drops every older row at once.
+	// A jump of the watermark drops every older row at once: by blind
+	// deletes of each seq, or, past ackGapBlind, by a scan of the rows.
 	mustApply(t, tx, mkdirCmd("/x", 3, 100, 99, 11))
 	if rows := countPrefix(t, tx, key1(nil, pfxResult, 3)); rows != 1 {
 		t.Fatalf("%d rows after the jump, want 1", rows)
+	}
+	far := uint64(100 + 2*ackGapBlind)
+	mustApply(t, tx, mkdirCmd("/y", 3, far, far-1, 12))
+	if rows := countPrefix(t, tx, key1(nil, pfxResult, 3)); rows != 1 {
+		t.Fatalf("%d rows after a jump past ackGapBlind, want 1", rows)
 	}
 }
 
