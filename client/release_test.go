@@ -68,10 +68,7 @@ func TestCloseReleaseLater(t *testing.T) {
 	n := releaseNode(t, gate)
 	c := newTestClient(t, Config{Creds: &pb.Creds{}}, n)
 	ctx := context.Background()
-	f, _, err := c.CreateAt(ctx, 1, "f", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := createForRelease(t, c, "f")
 	within(t, 5*time.Second, "CloseReleaseLater", func() {
 		if err := f.CloseReleaseLater(ctx); err != nil {
 			t.Error(err)
@@ -102,10 +99,7 @@ func TestReleaseDrainedByClose(t *testing.T) {
 	n := releaseNode(t, gate)
 	c := newTestClient(t, Config{Creds: &pb.Creds{}}, n)
 	ctx := context.Background()
-	f, _, err := c.CreateAt(ctx, 1, "f", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := createForRelease(t, c, "f")
 	if err := f.CloseReleaseLater(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -141,10 +135,7 @@ func TestReleaseFailureLogged(t *testing.T) {
 	defer log.SetOutput(os.Stderr)
 	c := newTestClient(t, Config{Creds: &pb.Creds{}}, n)
 	ctx := context.Background()
-	f, _, err := c.CreateAt(ctx, 1, "f", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := createForRelease(t, c, "f")
 	if err := f.CloseReleaseLater(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -179,10 +170,7 @@ func TestReleasesBatched(t *testing.T) {
 	ctx := context.Background()
 	const files = 3 * releaseWorkers
 	for i := range files {
-		f, _, err := c.CreateAt(ctx, 1, "f"+string(rune('a'+i)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := createForRelease(t, c, "f"+string(rune('a'+i)))
 		if err := f.CloseReleaseLater(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -209,4 +197,14 @@ func TestReleasesBatched(t *testing.T) {
 			t.Fatalf("handle %d released %d times", h, k)
 		}
 	}
+}
+
+// createForRelease creates name in the root, open for writing.
+func createForRelease(t *testing.T, c *Client, name string) *File {
+	t.Helper()
+	f, _, err := c.CreateAt(context.Background(), 1, name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -334,27 +334,25 @@ func expectConverged(t *testing.T, ctx context.Context, cl *client.Client, n int
 // unhealthy and node's probe no longer measures a round trip to it.
 func expectPeerDown(t *testing.T, ctx context.Context, cl *client.Client, node, peer string) {
 	t.Helper()
-	waitFor(t, ctx, fmt.Sprintf("status shows %s cut off from %s", peer, node), func() error {
-		healthy, measured, err := peerSeen(ctx, cl, node, peer)
-		if err != nil {
-			return err
-		}
-		if healthy || measured {
-			return fmt.Errorf("%s healthy %v, %s's probe measures it %v", peer, healthy, node, measured)
-		}
-		return nil
-	})
+	expectPeer(t, ctx, cl, node, peer, false, fmt.Sprintf("status shows %s cut off from %s", peer, node))
 }
 
 // expectPeerUp waits until status shows peer healthy and measured again.
 func expectPeerUp(t *testing.T, ctx context.Context, cl *client.Client, node, peer string) {
 	t.Helper()
-	waitFor(t, ctx, fmt.Sprintf("status shows %s back with %s", peer, node), func() error {
+	expectPeer(t, ctx, cl, node, peer, true, fmt.Sprintf("status shows %s back with %s", peer, node))
+}
+
+// expectPeer waits until status shows peer healthy and measured by node's
+// probe (up), or neither.
+func expectPeer(t *testing.T, ctx context.Context, cl *client.Client, node, peer string, up bool, what string) {
+	t.Helper()
+	waitFor(t, ctx, what, func() error {
 		healthy, measured, err := peerSeen(ctx, cl, node, peer)
 		if err != nil {
 			return err
 		}
-		if !healthy || !measured {
+		if healthy != up || measured != up {
 			return fmt.Errorf("%s healthy %v, %s's probe measures it %v", peer, healthy, node, measured)
 		}
 		return nil
