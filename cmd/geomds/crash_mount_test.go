@@ -116,12 +116,13 @@ func TestCrashThroughMount(t *testing.T) {
 func mountFor(t *testing.T, ctx context.Context, pc *procCluster) string {
 	t.Helper()
 	// The mount is served by this test process, which also starts the
-	// nodes: while the kernel holds a request of the mount pending (the
-	// fsync of the file in flight at the crash, retried until the cluster
-	// is back), starting the node processes was seen to wait for that
-	// request to end, so a long request timeout delayed the restart by as
-	// much. A short one lets the fsync fail (no outcome recorded) and the
-	// restart go on.
+	// nodes while it holds the file in flight at the crash open with
+	// unsynced writes. Each node's exec closes its inherited close-on-exec
+	// copy of that descriptor: a FLUSH, which commits, so the exec waits
+	// behind the pending fsync and then for its own commit until the
+	// cluster answers (docs/POSIX.md, "Fork and exec commit too"). A short
+	// request timeout lets both fail (no outcome recorded) and the restart
+	// go on.
 	c, err := client.New(ctx, client.Config{Endpoints: pc.endpoints(), Creds: &pb.Creds{}, RequestTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
