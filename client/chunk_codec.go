@@ -34,7 +34,7 @@ func (c putCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if !ok || len(m.GetData()) == 0 {
 		return c.std.Marshal(v)
 	}
-	head, err := proto.Marshal(&pb.PutChunkRequest{Id: m.GetId(), Size: m.GetSize(), Sha256: m.GetSha256()})
+	head, err := proto.Marshal(&pb.PutChunkRequest{Id: m.GetId(), Size: m.GetSize(), Sum: m.GetSum()})
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func newGetCodec(dst []byte) *getCodec {
 // GetChunkReply's field numbers.
 var (
 	getSizeField = fieldNumber(&pb.GetChunkReply{}, "size")
-	getSumField  = fieldNumber(&pb.GetChunkReply{}, "sha256")
+	getSumField  = fieldNumber(&pb.GetChunkReply{}, "sum")
 	getDataField = fieldNumber(&pb.GetChunkReply{}, "data")
 )
 
@@ -108,7 +108,7 @@ func (c *getCodec) field(r *mem.Reader, m *pb.GetChunkReply) error {
 	case num == getSizeField && typ == protowire.VarintType:
 		m.Size, err = binary.ReadUvarint(r)
 	case num == getSumField && typ == protowire.BytesType:
-		m.Sha256, err = readBytes(r, nil)
+		m.Sum, err = readBytes(r, nil)
 	case num == getDataField && typ == protowire.BytesType:
 		m.Data, err = readBytes(r, c)
 	default:

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/geomds/geomds/proto/chunksum"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -63,12 +63,12 @@ func (c *Client) putChunk(ctx context.Context, data []byte) (*pb.ChunkRef, error
 // its ID: the layout being built already names it). Put is idempotent per
 // ID, so a failed attempt is retried on the next node.
 func (c *Client) putChunkAs(ctx context.Context, id string, data []byte) (*pb.ChunkRef, error) {
-	sum := sha256.Sum256(data)
+	sum := chunksum.Of(data)
 	var site string
 	err := c.invoke(ctx, "ChunkPut", readCall, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
 		ctx, cancel := context.WithTimeout(ctx, c.transferTimeout(len(data)))
 		defer cancel()
-		reply, err := putStream(ctx, pb.NewChunksClient(ep.conn), id, sum[:], data)
+		reply, err := putStream(ctx, pb.NewChunksClient(ep.conn), id, sum, data)
 		site = reply.GetSite()
 		if err == nil && site == "" {
 			site = c.siteOf(ep)
@@ -78,7 +78,7 @@ func (c *Client) putChunkAs(ctx context.Context, id string, data []byte) (*pb.Ch
 	if err != nil {
 		return nil, withOp(err, "write", "chunk "+id)
 	}
-	return &pb.ChunkRef{Id: id, Size: uint64(len(data)), Sha256: sum[:], Sites: []string{site}}, nil
+	return &pb.ChunkRef{Id: id, Size: uint64(len(data)), Sum: sum, Sites: []string{site}}, nil
 }
 
 // putStream sends one chunk: id, size and sum in the first message, the
@@ -91,7 +91,7 @@ func putStream(ctx context.Context, cl pb.ChunksClient, id string, sum, data []b
 	if err != nil {
 		return nil, err
 	}
-	m := &pb.PutChunkRequest{Id: id, Size: uint64(len(data)), Sha256: sum}
+	m := &pb.PutChunkRequest{Id: id, Size: uint64(len(data)), Sum: sum}
 	for first := true; first || len(data) > 0; first = false {
 		n := min(len(data), chunkMessageBytes)
 		m.Data, data = data[:n], data[n:]
@@ -140,7 +140,7 @@ func (c *Client) getChunk(ctx context.Context, ref *pb.ChunkRef, off, length uin
 
 // getChunkData reads [off, off+length) of the chunk ref (length 0 = to the
 // end) from the nearest site that holds it. A read of the whole chunk is
-// checked against the SHA-256 of the record and of the serving node; a
+// checked against the sum of the record and of the serving node; a
 // node that fails, lacks the chunk or sends damaged bytes is passed over
 // for the next. Every failure but the caller's ctx is EIO: the metadata
 // says the chunk exists, so not finding it is lost data, not ENOENT. With
@@ -188,7 +188,7 @@ func (c *Client) getFrom(ctx context.Context, ep *endpoint, n int, ref *pb.Chunk
 }
 
 // getStream receives one range of a chunk, into dst if not nil, and checks
-// its length and, for the whole chunk, its SHA-256 (hashed as the data
+// its length and, for the whole chunk, its sums (computed as the data
 // arrives).
 func getStream(ctx context.Context, cl pb.ChunksClient, ref *pb.ChunkRef, off, length uint64, dst []byte) (chunkData, error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -213,35 +213,36 @@ func getStream(ctx context.Context, cl pb.ChunksClient, ref *pb.ChunkRef, off, l
 	if length > 0 {
 		want = min(want, length)
 	}
-	rx := &chunkRecv{want: want, whole: off == 0 && want == size}
+	rx := &chunkRecv{want: want}
+	if off == 0 && want == size {
+		if err := rx.sums.expect(ref.GetSum(), first.GetSum()); err != nil {
+			return nil, fmt.Errorf("chunk %s: %w", ref.GetId(), err)
+		}
+	}
 	if err := rx.run(stream, first); err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", ref.GetId(), err)
 	}
-	if rx.whole {
-		if err := rx.verify(ref.GetSha256()); err != nil {
+	if rx.sums.active() {
+		if err := rx.sums.verify(rx.nodeSum, ref.GetSum()); err != nil {
 			return nil, fmt.Errorf("chunk %s: %w", ref.GetId(), err)
 		}
 	}
 	return rx.data, nil
 }
 
-// chunkRecv collects the data of a Get stream. The node's SHA-256 of a
-// whole chunk comes in the first message (stores that recorded it) or in
-// the last (stores that hash while they send).
+// chunkRecv collects the data of a Get stream. The node's sum of a whole
+// chunk comes in the first message (stores that recorded it) or in the
+// last (stores that compute it while they send).
 type chunkRecv struct {
 	want    uint64
-	whole   bool
 	data    chunkData
-	n       uint64    // bytes in data
-	h       hash.Hash // of data, for a whole chunk
+	n       uint64 // bytes in data
+	sums    sums   // of data, for a whole chunk
 	nodeSum []byte
 }
 
 // run receives exactly want bytes, starting with first's.
 func (rx *chunkRecv) run(stream pb.Chunks_GetClient, first *pb.GetChunkReply) error {
-	if rx.whole {
-		rx.h = sha256.New()
-	}
 	for m := first; ; {
 		if err := rx.add(m); err != nil {
 			return err
@@ -266,7 +267,7 @@ func (rx *chunkRecv) add(m *pb.GetChunkReply) error {
 	if rx.n+uint64(len(data)) > rx.want {
 		return fmt.Errorf("stream longer than %d bytes", rx.want)
 	}
-	if s := m.GetSha256(); len(s) > 0 {
+	if s := m.GetSum(); len(s) > 0 {
 		if rx.nodeSum != nil && !bytes.Equal(s, rx.nodeSum) {
 			return errors.New("stream carries two different checksums")
 		}
@@ -276,33 +277,69 @@ func (rx *chunkRecv) add(m *pb.GetChunkReply) error {
 		rx.data = append(rx.data, data)
 		rx.n += uint64(len(data))
 	}
-	if rx.h != nil {
-		rx.h.Write(data)
+	rx.sums.write(data)
+	return nil
+}
+
+// sums computes a whole chunk's sums of every kind it is to be checked
+// against (proto/chunksum): the record's, and the node's. They are of one
+// kind, CRC-32C, except for chunks written before it, whose record holds a
+// SHA-256 that their node may not have kept.
+type sums []hash.Hash
+
+// expect readies the sums for the record's sum and the node's first
+// message's; without a sum there, the node sends a CRC-32C last.
+func (ss *sums) expect(record, node []byte) error {
+	if len(node) == 0 {
+		node = make([]byte, chunksum.Size)
+	}
+	for _, want := range [][]byte{record, node} {
+		if len(want) == 0 || ss.of(len(want)) != nil {
+			continue
+		}
+		h, err := chunksum.For(want)
+		if err != nil {
+			return err
+		}
+		*ss = append(*ss, h)
 	}
 	return nil
 }
 
-// verify checks the received bytes against the node's sum and the
-// record's sum (the record's catches damage at rest on stores that compute
-// the sum from the stored bytes).
-func (rx *chunkRecv) verify(record []byte) error {
-	return checkSum(rx.h.Sum(nil), rx.nodeSum, record)
+func (ss sums) active() bool { return len(ss) > 0 }
+
+func (ss sums) write(p []byte) {
+	for _, h := range ss {
+		h.Write(p)
+	}
 }
 
-// verifySum checks data against the node's sum and the record's sum.
-func verifySum(data, node, record []byte) error {
-	got := sha256.Sum256(data)
-	return checkSum(got[:], node, record)
+// of returns the hash computing sums of n bytes, or nil.
+func (ss sums) of(n int) hash.Hash {
+	for _, h := range ss {
+		if h.Size() == n {
+			return h
+		}
+	}
+	return nil
 }
 
-// checkSum compares a computed sum with the node's and the record's; at
-// least one of them must be known.
-func checkSum(got, node, record []byte) error {
+// verify checks the data against the node's sum and the record's sum (the
+// record's catches damage at rest on stores that compute the sum from the
+// stored bytes); at least one of them must be known.
+func (ss sums) verify(node, record []byte) error {
 	if len(node) == 0 && len(record) == 0 {
 		return errors.New("no checksum to verify a whole-chunk read")
 	}
 	for _, want := range [][]byte{node, record} {
-		if len(want) > 0 && !bytes.Equal(got, want) {
+		if len(want) == 0 {
+			continue
+		}
+		h := ss.of(len(want))
+		if h == nil {
+			return fmt.Errorf("checksum of %d bytes not expected", len(want))
+		}
+		if got := h.Sum(nil); !bytes.Equal(got, want) {
 			return fmt.Errorf("checksum mismatch: got %x, want %x", got, want)
 		}
 	}

@@ -21,7 +21,7 @@ import (
 // site; Sync and Close commit the new layout with one SetLayout. Until then
 // other clients see the old contents; after it, any open that follows sees
 // the new ones. Reads fetch each chunk from the nearest site that holds it,
-// check whole chunks against their SHA-256, and prefetch ahead of a
+// check whole chunks against their sums, and prefetch ahead of a
 // sequential reader.
 //
 // The methods without a ctx (ReadAt, WriteAt, ...) act with the ctx the

@@ -8,7 +8,7 @@ import (
 )
 
 // Reads fetch chunk data in windows of ChunkSize: a chunk no larger than
-// that is one window, read whole and checked against its SHA-256; a larger
+// that is one window, read whole and checked against its sum; a larger
 // chunk (written by another tool) is read window by window. Windows are
 // kept in a small cache per open file, so the kernel's 128 KiB reads of a
 // chunk cost one fetch, and sequential reads prefetch the windows ahead,

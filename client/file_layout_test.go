@@ -2,8 +2,10 @@ package client
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"testing"
 
+	"github.com/geomds/geomds/proto/chunksum"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"pgregory.net/rapid"
 )
@@ -106,23 +108,45 @@ func checkExtents(t *rapid.T, ext []*pb.Extent, size uint64) {
 	}
 }
 
+// verifySum checks data as getStream does, given the node's first and
+// last sums.
+func verifySum(data, nodeFirst, nodeLast, record []byte) error {
+	var ss sums
+	if err := ss.expect(record, nodeFirst); err != nil {
+		return err
+	}
+	ss.write(data)
+	node := nodeFirst
+	if node == nil {
+		node = nodeLast
+	}
+	return ss.verify(node, record)
+}
+
 func TestVerifySum(t *testing.T) {
 	data := []byte("chunk data")
-	good := sha256Of(data)
-	bad := sha256Of([]byte("other"))
+	good, bad := chunksum.Of(data), chunksum.Of([]byte("other"))
+	sha, badSHA := sha256.Sum256(data), sha256.Sum256([]byte("other"))
 	for _, tc := range []struct {
-		node, record []byte
-		ok           bool
+		name                string
+		first, last, record []byte
+		ok                  bool
 	}{
-		{good, good, true},
-		{good, nil, true},
-		{nil, good, true},
-		{good, bad, false}, // damage at rest: only the record's sum tells
-		{bad, good, false},
-		{nil, nil, false},
+		{"recorded at the node", good, nil, good, true},
+		{"computed by the node", nil, good, good, true},
+		{"node only", good, nil, nil, true},
+		{"record only", nil, nil, good, true},
+		{"damage at rest: only the record's sum tells", nil, bad, good, false},
+		{"damage in transit", bad, nil, good, false},
+		{"no sum at all", nil, nil, nil, false},
+		{"SHA-256 recorded at both", sha[:], nil, sha[:], true},
+		{"SHA-256 record, CRC-32C computed by the node", nil, good, sha[:], true},
+		{"SHA-256 record, damage at rest", nil, bad, badSHA[:], false},
+		{"SHA-256 record does not match", nil, good, badSHA[:], false},
+		{"sum of an unknown kind", nil, good, sha[:5], false},
 	} {
-		if err := verifySum(data, tc.node, tc.record); (err == nil) != tc.ok {
-			t.Errorf("verifySum(node %x, record %x) = %v, want ok=%v", tc.node, tc.record, err, tc.ok)
+		if err := verifySum(data, tc.first, tc.last, tc.record); (err == nil) != tc.ok {
+			t.Errorf("%s: verifySum = %v, want ok=%v", tc.name, err, tc.ok)
 		}
 	}
 }

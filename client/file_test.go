@@ -3,7 +3,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"io"
 	"io/fs"
@@ -12,14 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/geomds/geomds/proto/chunksum"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"github.com/geomds/geomds/server/servertest"
 )
 
-func sha256Of(b []byte) []byte {
-	s := sha256.Sum256(b)
-	return s[:]
-}
+func sumOf(b []byte) []byte { return chunksum.Of(b) }
 
 // TestFiles runs the file API's tests on one 3-node cluster (sites east,
 // west, north), with a client at east and one at west; each test uses
@@ -108,7 +105,7 @@ func testChunkPutLocal(t *testing.T, ctx context.Context, east, west *Client) {
 	if err != nil || string(got) != "local bytes" {
 		t.Fatalf("get: %q, %v", got, err)
 	}
-	bad := &pb.ChunkRef{Id: ref.GetId(), Size: ref.GetSize(), Sha256: sha256Of([]byte("other bytes")), Sites: ref.GetSites()}
+	bad := &pb.ChunkRef{Id: ref.GetId(), Size: ref.GetSize(), Sum: sumOf([]byte("other bytes")), Sites: ref.GetSites()}
 	if _, err := east.getChunk(ctx, bad, 0, 0); ErrnoOf(err) != pb.Errno_EIO {
 		t.Fatalf("get with a wrong recorded sum: %v, want EIO", err)
 	}
@@ -132,7 +129,7 @@ func checkLayout(t *testing.T, ctx context.Context, c *Client, path string, chun
 		t.Fatalf("%s: not one inline extent: %v", path, r.GetExtents())
 	}
 	for _, ch := range r.GetChunks() {
-		if len(ch.GetSites()) != 1 || len(ch.GetSha256()) != 32 || ch.GetSize() > ChunkSize {
+		if len(ch.GetSites()) != 1 || len(ch.GetSum()) != chunksum.Size || ch.GetSize() > ChunkSize {
 			t.Fatalf("%s: chunk %v: want one site, a sum, at most ChunkSize", path, ch)
 		}
 	}

@@ -383,10 +383,10 @@ func TestGetCodec(t *testing.T) {
 	dst := make([]byte, 100)
 	c := newGetCodec(dst)
 	msgs := []*pb.GetChunkReply{
-		{Size: 150, Sha256: sha256Of([]byte("x")), Data: randomBytes(60, 90)},
+		{Size: 150, Sum: sumOf([]byte("x")), Data: randomBytes(60, 90)},
 		{Data: randomBytes(40, 91)},
 		{Data: randomBytes(50, 92)}, // past dst: a slice of its own
-		{Sha256: sha256Of(nil)},
+		{Sum: sumOf(nil)},
 		{},
 	}
 	for i, m := range msgs {
@@ -422,9 +422,9 @@ func TestGetCodec(t *testing.T) {
 func TestPutCodec(t *testing.T) {
 	std := encoding.GetCodecV2(grpcproto.Name)
 	for _, m := range []*pb.PutChunkRequest{
-		{Id: "abc", Size: 3, Sha256: sha256Of([]byte("xyz")), Data: []byte("xyz")},
+		{Id: "abc", Size: 3, Sum: sumOf([]byte("xyz")), Data: []byte("xyz")},
 		{Data: randomBytes(chunkMessageBytes, 50)},
-		{Id: "empty", Size: 0, Sha256: sha256Of(nil)},
+		{Id: "empty", Size: 0, Sum: sumOf(nil)},
 		{},
 	} {
 		got, err := chunkPutCodec.Marshal(m)
@@ -482,7 +482,7 @@ func TestBufferBound(t *testing.T) {
 		mu.Lock()
 		sizes = append(sizes, len(data))
 		mu.Unlock()
-		return &pb.ChunkRef{Id: id, Size: uint64(len(data)), Sha256: sha256Of(data)}, nil
+		return &pb.ChunkRef{Id: id, Size: uint64(len(data)), Sum: sumOf(data)}, nil
 	}
 	ctx := context.Background()
 	cn.mu.Lock()

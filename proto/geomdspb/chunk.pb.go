@@ -24,13 +24,14 @@ const (
 )
 
 // PutChunkRequest streams one chunk: the first message carries id, size and
-// sha256; every message may carry data. The server verifies size and
-// checksum before the chunk becomes visible.
+// sum; every message may carry data. The server verifies size and checksum
+// before the chunk becomes visible. A sum is a CRC-32C (4 bytes, big-endian)
+// or, for chunks written before, a SHA-256 (32 bytes): proto/chunksum.
 type PutChunkRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Size          uint64                 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
-	Sha256        []byte                 `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Sum           []byte                 `protobuf:"bytes,3,opt,name=sum,proto3" json:"sum,omitempty"`
 	Data          []byte                 `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -80,9 +81,9 @@ func (x *PutChunkRequest) GetSize() uint64 {
 	return 0
 }
 
-func (x *PutChunkRequest) GetSha256() []byte {
+func (x *PutChunkRequest) GetSum() []byte {
 	if x != nil {
-		return x.Sha256
+		return x.Sum
 	}
 	return nil
 }
@@ -199,13 +200,14 @@ func (x *GetChunkRequest) GetLength() uint64 {
 }
 
 // GetChunkReply streams the data. The first message carries the chunk's
-// size; for a whole-chunk read the sha256 comes in the first message when the
-// store kept it at Put, otherwise in a last message without data (the sum of
-// the bytes as sent), so a whole-chunk reader can verify it either way.
+// size; for a whole-chunk read the sum comes in the first message when the
+// store kept it at Put, otherwise in a last message without data (the
+// CRC-32C of the bytes as sent), so a whole-chunk reader can verify it
+// either way.
 type GetChunkReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Size          uint64                 `protobuf:"varint,1,opt,name=size,proto3" json:"size,omitempty"`
-	Sha256        []byte                 `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Sum           []byte                 `protobuf:"bytes,2,opt,name=sum,proto3" json:"sum,omitempty"`
 	Data          []byte                 `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -248,9 +250,9 @@ func (x *GetChunkReply) GetSize() uint64 {
 	return 0
 }
 
-func (x *GetChunkReply) GetSha256() []byte {
+func (x *GetChunkReply) GetSum() []byte {
 	if x != nil {
-		return x.Sha256
+		return x.Sum
 	}
 	return nil
 }
@@ -346,21 +348,21 @@ var File_chunk_proto protoreflect.FileDescriptor
 
 const file_chunk_proto_rawDesc = "" +
 	"\n" +
-	"\vchunk.proto\x12\x06geomds\"a\n" +
+	"\vchunk.proto\x12\x06geomds\"[\n" +
 	"\x0fPutChunkRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x16\n" +
-	"\x06sha256\x18\x03 \x01(\fR\x06sha256\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x10\n" +
+	"\x03sum\x18\x03 \x01(\fR\x03sum\x12\x12\n" +
 	"\x04data\x18\x04 \x01(\fR\x04data\"#\n" +
 	"\rPutChunkReply\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\"Q\n" +
 	"\x0fGetChunkRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x16\n" +
-	"\x06length\x18\x03 \x01(\x04R\x06length\"O\n" +
+	"\x06length\x18\x03 \x01(\x04R\x06length\"I\n" +
 	"\rGetChunkReply\x12\x12\n" +
-	"\x04size\x18\x01 \x01(\x04R\x04size\x12\x16\n" +
-	"\x06sha256\x18\x02 \x01(\fR\x06sha256\x12\x12\n" +
+	"\x04size\x18\x01 \x01(\x04R\x04size\x12\x10\n" +
+	"\x03sum\x18\x02 \x01(\fR\x03sum\x12\x12\n" +
 	"\x04data\x18\x03 \x01(\fR\x04data\"$\n" +
 	"\x12DeleteChunkRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x12\n" +

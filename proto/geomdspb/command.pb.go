@@ -1847,7 +1847,7 @@ type ChunkRef struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Size          uint64                 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
-	Sha256        []byte                 `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Sum           []byte                 `protobuf:"bytes,3,opt,name=sum,proto3" json:"sum,omitempty"` // CRC-32C or SHA-256 of the chunk's bytes (proto/chunksum)
 	Sites         []string               `protobuf:"bytes,4,rep,name=sites,proto3" json:"sites,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1897,9 +1897,9 @@ func (x *ChunkRef) GetSize() uint64 {
 	return 0
 }
 
-func (x *ChunkRef) GetSha256() []byte {
+func (x *ChunkRef) GetSum() []byte {
 	if x != nil {
-		return x.Sha256
+		return x.Sum
 	}
 	return nil
 }
@@ -2318,11 +2318,11 @@ const file_command_proto_rawDesc = "" +
 	"\x06length\x18\x02 \x01(\x04R\x06length\x12\x14\n" +
 	"\x05chunk\x18\x03 \x01(\tR\x05chunk\x12!\n" +
 	"\fchunk_offset\x18\x04 \x01(\x04R\vchunkOffset\x12\x16\n" +
-	"\x06inline\x18\x05 \x01(\fR\x06inline\"\\\n" +
+	"\x06inline\x18\x05 \x01(\fR\x06inline\"V\n" +
 	"\bChunkRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x16\n" +
-	"\x06sha256\x18\x03 \x01(\fR\x06sha256\x12\x14\n" +
+	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x10\n" +
+	"\x03sum\x18\x03 \x01(\fR\x03sum\x12\x14\n" +
 	"\x05sites\x18\x04 \x03(\tR\x05sites\"\xa4\x01\n" +
 	"\tSetLayout\x12\x10\n" +
 	"\x03ino\x18\x01 \x01(\x04R\x03ino\x12\x12\n" +

@@ -39,7 +39,7 @@ func (w *gcWorld) add(t *testing.T, sites ...string) string {
 	for _, site := range sites {
 		mustPut(t, w.stores[site], id, data)
 	}
-	w.queue = append(w.queue, &pb.ChunkRef{Id: id, Size: uint64(len(data)), Sha256: sumOf(data), Sites: sites})
+	w.queue = append(w.queue, &pb.ChunkRef{Id: id, Size: uint64(len(data)), Sum: sumOf(data), Sites: sites})
 	return id
 }
 

@@ -20,15 +20,20 @@
 // created; no metadata sidecar files), mem://, or
 // s3://bucket?endpoint=...&region=...&use_path_style=true.
 //
-// Put reads exactly size bytes, hashing them on their way to the blob, checks
-// the count and the SHA-256, and only then lets the blob become visible: on a
+// A chunk's sum is a CRC-32C, or a SHA-256 for chunks written before
+// (proto/chunksum; the length says which).
+//
+// Put reads exactly size bytes, summing them on their way to the blob, checks
+// the count and the sum, and only then lets the blob become visible: on a
 // mismatch, a short or long stream, or a cancelled ctx the write is aborted
 // and nothing is left under the ID. On file:// the data and the directory
 // entry are fsynced before Put returns (gocloud renames its temporary file
-// without fsync, so the store does it). The SHA-256 is also kept: as blob
-// metadata ("sha256", hex) where the backend keeps metadata (mem, s3), and on
-// file:// in the extended attribute user.geomds.sha256 (raw 32 bytes) where
-// the file system has user xattrs (Linux only; elsewhere none is kept).
+// without fsync, so the store does it). The sum is also kept: as blob
+// metadata ("sum", hex) where the backend keeps metadata (mem, s3), and on
+// file:// in the extended attribute user.geomds.sum (raw bytes) where the
+// file system has user xattrs (Linux only; elsewhere none is kept). Chunks
+// written before CRC-32C keep their SHA-256 under "sha256" and
+// user.geomds.sha256, which are still read.
 //
 // Get reads [off, off+length) (length 0 = to the end); a range past the end
 // is clamped, off beyond the size is ErrRange, a missing ID is ErrNotFound.
@@ -39,22 +44,22 @@
 // # Wire format (service Chunks, proto/chunk.proto)
 //
 // Put is a client stream. The first PutChunkRequest carries id, size and
-// sha256 (32 bytes); every message, the first included, may carry data;
+// sum (4 or 32 bytes); every message, the first included, may carry data;
 // data after the first message is appended in order; only data is read from
 // later messages. The server stores the chunk only if exactly size bytes
-// arrived and their SHA-256 equals sha256, then replies with its site. size
+// arrived and their sum equals sum, then replies with its site. size
 // is at most MaxChunkSize. Clients send data in messages of at most
 // MessageSize (1 MiB) bytes.
 //
 // Get is a server stream. The first GetChunkReply carries the chunk's size;
 // every message may carry data, at most MessageSize bytes each, in order.
 // When the request covers the whole chunk (offset 0 and length 0 or length >=
-// size) the reply carries its sha256 too: in the first message when the store
+// size) the reply carries its sum too: in the first message when the store
 // kept the sum at Put, otherwise (a file:// chunk without the xattr) in a last
-// message without data, the sum of the bytes as the server read and sent them
-// (hashing while sending reads the chunk once). A reader of the whole chunk
-// hashes what it received and compares with the sum from either place, and
-// should compare with the ChunkRef's sha256 from the metadata too: a sum
+// message without data, the CRC-32C of the bytes as the server read and sent
+// them (summing while sending reads the chunk once). A reader of the whole
+// chunk sums what it received and compares with the sum from either place,
+// and should compare with the ChunkRef's sum from the metadata too: a sum
 // computed from the stored bytes does not detect damage at rest. The number
 // of data bytes is min(length, size-offset), so a short stream is detectable.
 //

@@ -3,7 +3,6 @@ package chunk
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash"
@@ -11,10 +10,12 @@ import (
 	"os"
 
 	"gocloud.dev/blob"
+
+	"github.com/geomds/geomds/proto/chunksum"
 )
 
 // Put stores the chunk id from r, which must yield exactly size bytes whose
-// SHA-256 is sum. The chunk becomes visible only after both checks pass;
+// sum (proto/chunksum) is sum. The chunk becomes visible only after both checks pass;
 // otherwise the write is aborted and nothing is stored. On file:// the data
 // and its directory entry are on disk when Put returns, and the sum is kept
 // in an extended attribute where the file system has them.
@@ -64,19 +65,23 @@ func checkPut(id string, size uint64, sum []byte) error {
 	if size > MaxChunkSize {
 		return fmt.Errorf("put %s: %w: %d bytes > %d", id, ErrTooLarge, size, MaxChunkSize)
 	}
-	if len(sum) != sha256.Size {
-		return fmt.Errorf("put %s: %w: sha256 has %d bytes", id, ErrChecksum, len(sum))
+	if err := chunksum.Check(sum); err != nil {
+		return fmt.Errorf("put %s: %w: %v", id, ErrChecksum, err)
 	}
 	return nil
 }
 
 // copyVerified copies r to w, checking that r yields exactly size bytes
-// whose SHA-256 is sum: the bytes are hashed on their way to w, and a long
+// whose sum is sum (checkPut has checked its kind): the bytes are hashed on their way to w, and a long
 // stream is caught at its first excess byte, without reading it all. A
 // reader that can write itself out (the Put stream) hands its messages'
 // data straight to w, with no copy in between.
 func copyVerified(w io.Writer, r io.Reader, size uint64, sum []byte) error {
-	v := &verifier{w: w, h: sha256.New(), size: size}
+	h, err := chunksum.For(sum)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrChecksum, err)
+	}
+	v := &verifier{w: w, h: h, size: size}
 	var buf []byte
 	if _, ok := r.(io.WriterTo); !ok {
 		buf = make([]byte, MessageSize) // few large writes to the store

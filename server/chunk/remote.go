@@ -3,18 +3,18 @@ package chunk
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 
 	"google.golang.org/grpc"
 
+	"github.com/geomds/geomds/proto/chunksum"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
 // PutRemote uploads data as chunk id to the Chunks service on cc: the first
-// message carries id, size and SHA-256, data follows in MessageSize pieces.
+// message carries id, size and sum, data follows in MessageSize pieces.
 func PutRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, data []byte) error {
 	if len(data) > MaxChunkSize {
 		return fmt.Errorf("put %s: %w: %d bytes", id, ErrTooLarge, len(data))
@@ -25,8 +25,7 @@ func PutRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, data
 	if err != nil {
 		return fromStatus("put", id, err)
 	}
-	sum := sha256.Sum256(data)
-	m := &pb.PutChunkRequest{Id: id, Size: uint64(len(data)), Sha256: sum[:]}
+	m := &pb.PutChunkRequest{Id: id, Size: uint64(len(data)), Sum: chunksum.Of(data)}
 	for first := true; first || len(data) > 0; first = false {
 		n := min(len(data), MessageSize)
 		m.Data, data = data[:n], data[n:]
@@ -41,8 +40,8 @@ func PutRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, data
 
 // GetRemote reads [off, off+length) of chunk id from the Chunks service on
 // cc (length 0 = to the end). It checks that the stream carried every byte
-// of the range and, when the range is the whole chunk, the SHA-256 (sent
-// in the first message or in the last).
+// of the range and, when the range is the whole chunk, its sum (sent in
+// the first message or in the last).
 func GetRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, off, length uint64) ([]byte, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -66,7 +65,12 @@ func GetRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, off,
 		return nil, err
 	}
 	if wholeRange(off, length, first.GetSize()) {
-		if got := sha256.Sum256(data); !bytes.Equal(got[:], sum) {
+		h, err := chunksum.For(sum)
+		if err != nil {
+			return nil, fmt.Errorf("get %s: %w: %v", id, ErrChecksum, err)
+		}
+		h.Write(data)
+		if got := h.Sum(nil); !bytes.Equal(got, sum) {
 			return nil, fmt.Errorf("get %s: %w: got %x, want %x", id, ErrChecksum, got, sum)
 		}
 	}
@@ -99,8 +103,8 @@ func recvData(stream pb.Chunks_GetClient, id string, first *pb.GetChunkReply, wa
 			return nil, nil, fmt.Errorf("get %s: %w: more than %d bytes", id, ErrSize, want)
 		}
 		buf = append(buf, m.GetData()...)
-		if len(m.GetSha256()) > 0 {
-			sum = m.GetSha256()
+		if len(m.GetSum()) > 0 {
+			sum = m.GetSum()
 		}
 		var err error
 		if m, err = stream.Recv(); errors.Is(err, io.EOF) {

@@ -2,7 +2,6 @@ package chunk
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash"
@@ -10,6 +9,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/geomds/geomds/proto/chunksum"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
@@ -30,7 +30,7 @@ func NewService(s *Store) *Service { return &Service{store: s} }
 // Register adds the service to g.
 func (v *Service) Register(g grpc.ServiceRegistrar) { pb.RegisterChunksServer(g, v) }
 
-// Put receives one chunk and stores it after verifying size and SHA-256.
+// Put receives one chunk and stores it after verifying size and sum.
 func (v *Service) Put(stream pb.Chunks_PutServer) error {
 	first, err := stream.Recv()
 	if errors.Is(err, io.EOF) {
@@ -40,7 +40,7 @@ func (v *Service) Put(stream pb.Chunks_PutServer) error {
 		return err
 	}
 	r := &putReader{stream: stream, buf: first.GetData()}
-	err = v.store.Put(stream.Context(), first.GetId(), first.GetSize(), first.GetSha256(), r)
+	err = v.store.Put(stream.Context(), first.GetId(), first.GetSize(), first.GetSum(), r)
 	if err != nil {
 		return toStatus(err)
 	}
@@ -104,11 +104,11 @@ func (v *Service) Get(req *pb.GetChunkRequest, stream pb.Chunks_GetServer) error
 	first := &pb.GetChunkReply{Size: size}
 	var h hash.Hash
 	if wholeRange(off, length, size) {
-		if first.Sha256, err = v.store.recordedSum(ctx, id); err != nil {
+		if first.Sum, err = v.store.recordedSum(ctx, id); err != nil {
 			return toStatus(err)
 		}
-		if first.Sha256 == nil {
-			h = sha256.New()
+		if first.Sum == nil {
+			h = chunksum.New()
 		}
 	}
 	return toStatus(sendData(stream, first, r, h))
@@ -151,7 +151,7 @@ func sendData(stream pb.Chunks_GetServer, first *pb.GetChunkReply, r io.Reader, 
 	if h == nil {
 		return nil
 	}
-	return stream.Send(&pb.GetChunkReply{Sha256: h.Sum(nil)})
+	return stream.Send(&pb.GetChunkReply{Sum: h.Sum(nil)})
 }
 
 // Delete removes a chunk; a missing chunk is not an error.

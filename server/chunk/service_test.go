@@ -113,8 +113,8 @@ func testRemoteMessages(t *testing.T, s *Store, cc *grpc.ClientConn) {
 	if len(dataMsgs) != 3 {
 		t.Fatalf("whole read took %d data messages, want 3 of at most 1 MiB", len(dataMsgs))
 	}
-	if msgs[0].GetSize() != uint64(len(data)) || !bytes.Equal(sumMsg.GetSha256(), sumOf(data)) {
-		t.Fatalf("size %d sum %x; want %d %x", msgs[0].GetSize(), sumMsg.GetSha256(), len(data), sumOf(data))
+	if msgs[0].GetSize() != uint64(len(data)) || !bytes.Equal(sumMsg.GetSum(), sumOf(data)) {
+		t.Fatalf("size %d sum %x; want %d %x", msgs[0].GetSize(), sumMsg.GetSum(), len(data), sumOf(data))
 	}
 	var got []byte
 	for _, m := range msgs {
@@ -127,7 +127,7 @@ func testRemoteMessages(t *testing.T, s *Store, cc *grpc.ClientConn) {
 		t.Fatalf("streamed data differs")
 	}
 	part := rawGet(t, cc, &pb.GetChunkRequest{Id: id, Offset: 5, Length: 10})
-	if len(part) != 1 || part[0].GetSize() != uint64(len(data)) || part[0].GetSha256() != nil ||
+	if len(part) != 1 || part[0].GetSize() != uint64(len(data)) || part[0].GetSum() != nil ||
 		!bytes.Equal(part[0].GetData(), data[5:15]) {
 		t.Fatalf("partial read: %d messages, first %+v", len(part), part[0])
 	}
@@ -138,11 +138,11 @@ func testRemoteMessages(t *testing.T, s *Store, cc *grpc.ClientConn) {
 // (the sum of the bytes as read). It returns it and the data messages.
 func splitSum(t *testing.T, msgs []*pb.GetChunkReply) (*pb.GetChunkReply, []*pb.GetChunkReply) {
 	t.Helper()
-	if msgs[0].GetSha256() != nil {
+	if msgs[0].GetSum() != nil {
 		return msgs[0], msgs
 	}
 	last := msgs[len(msgs)-1]
-	if len(msgs) < 2 || len(last.GetData()) > 0 || last.GetSha256() == nil {
+	if len(msgs) < 2 || len(last.GetData()) > 0 || last.GetSum() == nil {
 		t.Fatalf("reply of %d messages has no sum first nor a last sum-only message", len(msgs))
 	}
 	return last, msgs[:len(msgs)-1]
@@ -203,7 +203,7 @@ func testRemoteCorruptPut(t *testing.T, s *Store, cc *grpc.ClientConn) {
 	bad := append([]byte(nil), data...)
 	bad[MessageSize+50] ^= 4
 	err := rawPut(t, cc,
-		&pb.PutChunkRequest{Id: id, Size: uint64(len(data)), Sha256: sumOf(data), Data: bad[:MessageSize]},
+		&pb.PutChunkRequest{Id: id, Size: uint64(len(data)), Sum: sumOf(data), Data: bad[:MessageSize]},
 		&pb.PutChunkRequest{Data: bad[MessageSize:]})
 	wantErrno(t, err, codes.InvalidArgument, "EINVAL")
 	assertAbsent(t, s, id)
@@ -212,10 +212,10 @@ func testRemoteCorruptPut(t *testing.T, s *Store, cc *grpc.ClientConn) {
 func testRemoteShortPut(t *testing.T, s *Store, cc *grpc.ClientConn) {
 	data := randomBytes(13, 1000)
 	id := NewID()
-	err := rawPut(t, cc, &pb.PutChunkRequest{Id: id, Size: 2000, Sha256: sumOf(data), Data: data})
+	err := rawPut(t, cc, &pb.PutChunkRequest{Id: id, Size: 2000, Sum: sumOf(data), Data: data})
 	wantErrno(t, err, codes.InvalidArgument, "EINVAL")
 	assertAbsent(t, s, id)
-	err = rawPut(t, cc, &pb.PutChunkRequest{Id: id, Size: 500, Sha256: sumOf(data[:500]), Data: data})
+	err = rawPut(t, cc, &pb.PutChunkRequest{Id: id, Size: 500, Sum: sumOf(data[:500]), Data: data})
 	wantErrno(t, err, codes.InvalidArgument, "EINVAL")
 	assertAbsent(t, s, id)
 	wantErrno(t, rawPut(t, cc), codes.InvalidArgument, "EINVAL")
@@ -247,7 +247,7 @@ type lyingServer struct {
 }
 
 func (l *lyingServer) Get(req *pb.GetChunkRequest, stream pb.Chunks_GetServer) error {
-	return stream.Send(&pb.GetChunkReply{Size: l.size, Sha256: l.sum, Data: l.data})
+	return stream.Send(&pb.GetChunkReply{Size: l.size, Sum: l.sum, Data: l.data})
 }
 
 // TestGetRemoteVerifies checks the client side: a whole read whose bytes do

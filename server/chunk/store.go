@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/geomds/geomds/proto/chunksum"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
@@ -21,8 +22,12 @@ import (
 // in memory and a bad size in a request cannot ask for more.
 const MaxChunkSize = 64 << 20
 
-// sumKey is the blob metadata key holding the hex SHA-256 (mem, s3).
-const sumKey = "sha256"
+// sumKey is the blob metadata key holding the hex sum (mem, s3);
+// legacySumKey held the SHA-256 of chunks written before CRC-32C.
+const (
+	sumKey       = "sum"
+	legacySumKey = "sha256"
+)
 
 // Store is one site's chunk store. It is safe for concurrent use; the
 // nodes of a site may share the underlying bucket.
@@ -121,9 +126,9 @@ func (s *Store) Close() error { return s.bucket.Close() }
 // Info describes a stored chunk.
 type Info struct {
 	Size uint64
-	// SHA256 is the sum recorded at Put, or nil where none was kept (a
-	// file:// store on a file system without user xattrs).
-	SHA256 []byte
+	// Sum is the sum recorded at Put (proto/chunksum), or nil where none
+	// was kept (a file:// store on a file system without user xattrs).
+	Sum []byte
 }
 
 // Stat returns the chunk's size and recorded sum; ErrNotFound when missing.
@@ -136,11 +141,14 @@ func (s *Store) Stat(ctx context.Context, id string) (Info, error) {
 		return Info{}, wrap("stat", id, err)
 	}
 	info := Info{Size: uint64(a.Size)}
-	if sum, err := hex.DecodeString(a.Metadata[sumKey]); err == nil && len(sum) == 32 {
-		info.SHA256 = sum
+	for _, key := range []string{sumKey, legacySumKey} {
+		if sum, err := hex.DecodeString(a.Metadata[key]); err == nil && chunksum.Check(sum) == nil {
+			info.Sum = sum
+			break
+		}
 	}
 	if s.dir != "" {
-		info.SHA256, err = s.fileSum(id)
+		info.Sum, err = s.fileSum(id)
 	}
 	return info, err
 }
@@ -151,7 +159,7 @@ func (s *Store) recordedSum(ctx context.Context, id string) ([]byte, error) {
 		return s.fileSum(id)
 	}
 	info, err := s.Stat(ctx, id)
-	return info.SHA256, err
+	return info.Sum, err
 }
 
 // fileSum reads a file:// chunk's sum from its extended attribute (nil if

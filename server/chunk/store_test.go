@@ -3,7 +3,6 @@ package chunk
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -17,6 +16,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/geomds/geomds/proto/chunksum"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
@@ -37,7 +37,7 @@ func randomBytes(seed uint64, n int) []byte {
 	return b
 }
 
-func sumOf(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+func sumOf(b []byte) []byte { return chunksum.Of(b) }
 
 func openStore(t *testing.T, rawURL string) *Store {
 	t.Helper()
@@ -157,11 +157,11 @@ func testPutGetDelete(t *testing.T, s *Store) {
 	if err != nil || info.Size != uint64(len(data)) {
 		t.Fatalf("Stat = %+v, %v; want size %d", info, err, len(data))
 	}
-	if s.dir == "" && info.SHA256 == nil {
+	if s.dir == "" && info.Sum == nil {
 		t.Fatalf("Stat has no recorded sum on a backend with metadata")
 	}
-	if info.SHA256 != nil && !bytes.Equal(info.SHA256, sumOf(data)) {
-		t.Fatalf("Stat sum %x, want %x", info.SHA256, sumOf(data))
+	if info.Sum != nil && !bytes.Equal(info.Sum, sumOf(data)) {
+		t.Fatalf("Stat sum %x, want %x", info.Sum, sumOf(data))
 	}
 	if err := s.Delete(ctx, id); err != nil {
 		t.Fatalf("Delete: %v", err)

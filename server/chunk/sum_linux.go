@@ -3,17 +3,22 @@
 package chunk
 
 import (
-	"crypto/sha256"
 	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/geomds/geomds/proto/chunksum"
 )
 
-// sumXattr is the extended attribute that keeps a chunk's SHA-256 on
-// file://, so a whole-chunk Get can send the sum up front instead of
-// hashing the chunk as it sends it.
-const sumXattr = "user.geomds.sha256"
+// sumXattr is the extended attribute that keeps a chunk's sum on file://,
+// so a whole-chunk Get can send the sum up front instead of computing it
+// as it sends the chunk. Chunks written before CRC-32C keep their SHA-256
+// in legacySumXattr.
+const (
+	sumXattr       = "user.geomds.sum"
+	legacySumXattr = "user.geomds.sha256"
+)
 
 // writeSum records sum on f, the chunk's temporary file, before it is
 // synced and renamed into place. It is best effort: a file system without
@@ -29,16 +34,20 @@ func writeSum(f *os.File, sum []byte) {
 // readSum returns the sum recorded on the chunk file at path, or nil if
 // there is none (or the file is gone: the open reader still has its bytes).
 func readSum(path string) ([]byte, error) {
-	buf := make([]byte, sha256.Size)
-	n, err := unix.Getxattr(path, sumXattr, buf)
-	switch {
-	case errors.Is(err, unix.ENODATA), errors.Is(err, unix.ENOTSUP), errors.Is(err, unix.ENOENT),
-		errors.Is(err, unix.ERANGE): // longer: not ours
-		return nil, nil
-	case err != nil:
-		return nil, err
-	case n != sha256.Size:
-		return nil, nil
+	for _, name := range []string{sumXattr, legacySumXattr} {
+		buf := make([]byte, 64)
+		n, err := unix.Getxattr(path, name, buf)
+		switch {
+		case errors.Is(err, unix.ENODATA), errors.Is(err, unix.ERANGE): // none, or longer: not ours
+			continue
+		case errors.Is(err, unix.ENOTSUP), errors.Is(err, unix.ENOENT):
+			return nil, nil
+		case err != nil:
+			return nil, err
+		case chunksum.Check(buf[:n]) != nil:
+			continue
+		}
+		return buf[:n], nil
 	}
-	return buf, nil
+	return nil, nil
 }

@@ -4,12 +4,14 @@ package chunk
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
+	"google.golang.org/grpc/codes"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
@@ -31,8 +33,8 @@ func TestFileSum(t *testing.T) {
 	}
 
 	msgs := rawGet(t, cc, &pb.GetChunkRequest{Id: id})
-	if !bytes.Equal(msgs[0].GetSha256(), sumOf(data)) || len(msgs[len(msgs)-1].GetData()) == 0 {
-		t.Fatalf("recorded sum: first message sum %x, last message %d bytes", msgs[0].GetSha256(), len(msgs[len(msgs)-1].GetData()))
+	if !bytes.Equal(msgs[0].GetSum(), sumOf(data)) || len(msgs[len(msgs)-1].GetData()) == 0 {
+		t.Fatalf("recorded sum: first message sum %x, last message %d bytes", msgs[0].GetSum(), len(msgs[len(msgs)-1].GetData()))
 	}
 
 	if err := unix.Removexattr(path, sumXattr); err != nil {
@@ -40,8 +42,8 @@ func TestFileSum(t *testing.T) {
 	}
 	msgs = rawGet(t, cc, &pb.GetChunkRequest{Id: id})
 	last := msgs[len(msgs)-1]
-	if msgs[0].GetSha256() != nil || len(last.GetData()) > 0 || !bytes.Equal(last.GetSha256(), sumOf(data)) {
-		t.Fatalf("no recorded sum: first message sum %x, last message %d bytes sum %x", msgs[0].GetSha256(), len(last.GetData()), last.GetSha256())
+	if msgs[0].GetSum() != nil || len(last.GetData()) > 0 || !bytes.Equal(last.GetSum(), sumOf(data)) {
+		t.Fatalf("no recorded sum: first message sum %x, last message %d bytes sum %x", msgs[0].GetSum(), len(last.GetData()), last.GetSum())
 	}
 	if got, err := GetRemote(testCtx(t), cc, id, 0, 0); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("GetRemote with the sum sent last: %d bytes, %v", len(got), err)
@@ -60,4 +62,49 @@ func TestFileSum(t *testing.T) {
 	if _, err := GetRemote(testCtx(t), cc, damaged, 0, 0); !errors.Is(err, ErrChecksum) {
 		t.Fatalf("GetRemote of a chunk damaged at rest = %v, want ErrChecksum", err)
 	}
+}
+
+// TestLegacySHA256 checks the chunks written before CRC-32C: a Put that
+// carries a SHA-256 is verified against it and kept with it, a chunk whose
+// SHA-256 sits under the old xattr name is served with it, and a wrong
+// SHA-256 is refused like a wrong CRC-32C.
+func TestLegacySHA256(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c")
+	s := openStore(t, fileURL(dir))
+	cc := serve(t, NewService(s))
+	data := randomBytes(22, MessageSize+3)
+	sha := sha256.Sum256(data)
+
+	id := NewID()
+	if err := rawPut(t, cc, &pb.PutChunkRequest{Id: id, Size: uint64(len(data)), Sum: sha[:], Data: data}); err != nil {
+		t.Fatalf("Put with a SHA-256: %v", err)
+	}
+	path := filepath.Join(dir, id)
+	if sum, err := readSum(path); errors.Is(err, unix.ENOTSUP) || sum == nil {
+		t.Skipf("the test directory's file system keeps no user xattrs (%v)", err)
+	}
+	if msgs := rawGet(t, cc, &pb.GetChunkRequest{Id: id}); !bytes.Equal(msgs[0].GetSum(), sha[:]) {
+		t.Fatalf("first message sum %x, want the SHA-256 %x", msgs[0].GetSum(), sha)
+	}
+
+	// As a chunk stored before: the SHA-256 under the old name only.
+	if err := unix.Removexattr(path, sumXattr); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Setxattr(path, legacySumXattr, sha[:], 0); err != nil {
+		t.Fatal(err)
+	}
+	if msgs := rawGet(t, cc, &pb.GetChunkRequest{Id: id}); !bytes.Equal(msgs[0].GetSum(), sha[:]) {
+		t.Fatalf("old xattr: first message sum %x, want %x", msgs[0].GetSum(), sha)
+	}
+	if got, err := GetRemote(testCtx(t), cc, id, 0, 0); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("GetRemote of a SHA-256 chunk: %d bytes, %v", len(got), err)
+	}
+
+	bad := sha
+	bad[0] ^= 1
+	err := rawPut(t, cc, &pb.PutChunkRequest{Id: NewID(), Size: uint64(len(data)), Sum: bad[:], Data: data})
+	wantErrno(t, err, codes.InvalidArgument, "EINVAL")
+	err = rawPut(t, cc, &pb.PutChunkRequest{Id: NewID(), Size: uint64(len(data)), Sum: sha[:7], Data: data})
+	wantErrno(t, err, codes.InvalidArgument, "EINVAL")
 }

@@ -15,7 +15,7 @@ import (
 func encodeChunk(b []byte, refs uint64, c *pb.ChunkRef) []byte {
 	b = binary.AppendUvarint(b[:0], refs)
 	b = binary.AppendUvarint(b, c.GetSize())
-	b = appendBytes(b, c.GetSha256())
+	b = appendBytes(b, c.GetSum())
 	b = binary.AppendUvarint(b, uint64(len(c.GetSites())))
 	for _, s := range c.GetSites() {
 		b = appendStr(b, s)
@@ -26,7 +26,7 @@ func encodeChunk(b []byte, refs uint64, c *pb.ChunkRef) []byte {
 func decodeChunk(id string, v []byte) (*pb.ChunkRef, uint64, bool) {
 	d := decoder{b: v}
 	refs := d.uvarint()
-	c := &pb.ChunkRef{Id: id, Size: d.uvarint(), Sha256: d.bytes()}
+	c := &pb.ChunkRef{Id: id, Size: d.uvarint(), Sum: d.bytes()}
 	n := d.uvarint()
 	if n > uint64(len(v)) {
 		return nil, 0, false
@@ -34,8 +34,8 @@ func decodeChunk(id string, v []byte) (*pb.ChunkRef, uint64, bool) {
 	for i := uint64(0); i < n && !d.bad; i++ {
 		c.Sites = append(c.Sites, d.str())
 	}
-	if len(c.Sha256) == 0 {
-		c.Sha256 = nil
+	if len(c.Sum) == 0 {
+		c.Sum = nil
 	}
 	return c, refs, d.done()
 }

@@ -3,6 +3,7 @@ package rpc
 import (
 	"errors"
 
+	"github.com/geomds/geomds/proto/chunksum"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"github.com/geomds/geomds/server/namespace"
 )
@@ -11,7 +12,8 @@ import (
 var errNoResult = errors.New("internal: command applied without a result")
 
 // validateCommand rejects what can be judged before proposing: a missing
-// operation, or names and paths that could never be valid. The namespace
+// operation, names and paths that could never be valid, or a new chunk
+// without a checksum of a known kind (proto/chunksum). The namespace
 // checks everything again when it applies (it must not trust its input).
 func validateCommand(cmd *pb.Command) error {
 	if cmd == nil || cmd.Op == nil {
@@ -34,6 +36,11 @@ func validateCommand(cmd *pb.Command) error {
 	for _, p := range paths(cmd) {
 		if err := checkPath(p); err != nil {
 			return err
+		}
+	}
+	for _, c := range cmd.GetSetLayout().GetNewChunks() {
+		if err := chunksum.Check(c.GetSum()); err != nil {
+			return invalid("chunk " + c.GetId() + ": " + err.Error())
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/status"
 
+	"github.com/geomds/geomds/proto/chunksum"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
@@ -23,6 +24,10 @@ func errnoOf(err error) string {
 func TestValidateCommand(t *testing.T) {
 	mkdir := func(l *pb.Loc) *pb.Command {
 		return &pb.Command{Op: &pb.Command_Mkdir{Mkdir: &pb.Mkdir{Loc: l, Mode: 0o755}}}
+	}
+	layout := func(sum []byte) *pb.Command {
+		return &pb.Command{Op: &pb.Command_SetLayout{SetLayout: &pb.SetLayout{Ino: 5, Size: 1,
+			NewChunks: []*pb.ChunkRef{{Id: "c1", Size: 1, Sum: sum}}}}}
 	}
 	for _, tc := range []struct {
 		name string
@@ -43,6 +48,10 @@ func TestValidateCommand(t *testing.T) {
 		{"setattr by ino", &pb.Command{Op: &pb.Command_SetAttr{SetAttr: &pb.SetAttr{Ino: 5}}}, "OK"},
 		{"mkdir by name", mkdir(&pb.Loc{Parent: 1, Name: "a"}), "OK"},
 		{"mkdir by path", mkdir(&pb.Loc{Path: "/a/b"}), "OK"},
+		{"new chunk without a sum", layout(nil), "EINVAL"},
+		{"new chunk with a sum of 5 bytes", layout(make([]byte, 5)), "EINVAL"},
+		{"new chunk with a CRC-32C", layout(chunksum.Of([]byte("x"))), "OK"},
+		{"new chunk with a SHA-256", layout(make([]byte, 32)), "OK"},
 	} {
 		if got := errnoOf(validateCommand(tc.cmd)); got != tc.want {
 			t.Errorf("%s: %s, want %s (%v)", tc.name, got, tc.want, validateCommand(tc.cmd))

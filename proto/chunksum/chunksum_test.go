@@ -1,0 +1,41 @@
+package chunksum
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"testing"
+)
+
+func TestKnownValues(t *testing.T) {
+	// CRC-32C of "123456789" is 0xe3069283 (RFC 3720, appendix B.4).
+	if got := hex.EncodeToString(Of([]byte("123456789"))); got != "e3069283" {
+		t.Fatalf("Of = %s, want e3069283", got)
+	}
+	h := New()
+	h.Write([]byte("1234"))
+	h.Write([]byte("56789"))
+	if got := h.Sum(nil); !bytes.Equal(got, Of([]byte("123456789"))) {
+		t.Fatalf("New().Sum = %x, want Of's", got)
+	}
+}
+
+func TestForPicksTheKind(t *testing.T) {
+	data := []byte("chunk bytes")
+	sha := sha256.Sum256(data)
+	for _, want := range [][]byte{Of(data), sha[:]} {
+		h, err := For(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Write(data)
+		if got := h.Sum(nil); !bytes.Equal(got, want) {
+			t.Errorf("For(%d bytes) computes %x, want %x", len(want), got, want)
+		}
+	}
+	for _, bad := range [][]byte{nil, {1, 2, 3}, make([]byte, 16)} {
+		if _, err := For(bad); err == nil {
+			t.Errorf("For(%d bytes) accepted", len(bad))
+		}
+	}
+}
