@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,6 +71,23 @@ func TestJoinPromoteRemove(t *testing.T) {
 		if m.Name == "n4" && m.Learner {
 			t.Fatal("n4 still a learner after promote")
 		}
+	}
+	// Retries of calls already applied succeed and change nothing; an add
+	// that disagrees with the member is refused.
+	if _, err := cl.PromoteMember(ctx, "n4"); err != nil {
+		t.Fatalf("promote of a voter (a retry): %v", err)
+	}
+	if m, err := cl.AddMember(ctx, "n4", "south", addr, false); err != nil || m.GetLearner() {
+		t.Fatalf("add of n4 as it is (a retry): %v, %v", m, err)
+	}
+	if _, err := cl.AddMember(ctx, "n4", "south", addr, true); !errors.Is(err, syscall.EEXIST) {
+		t.Fatalf("add of voter n4 as a learner = %v, want EEXIST", err)
+	}
+	if _, err := cl.AddMember(ctx, "n4", "west", addr, false); !errors.Is(err, syscall.EEXIST) {
+		t.Fatalf("add of n4 at another site = %v, want EEXIST", err)
+	}
+	if after, err := cl.MemberList(ctx); err != nil || len(after) != len(ms) {
+		t.Fatalf("members after the retries: %d, %v; want %d", len(after), err, len(ms))
 	}
 	if _, err := cl.Mkdir(ctx, "/after-promote", 0o755); err != nil {
 		t.Fatal(err)

@@ -121,13 +121,19 @@ func (s *Server) memberByName(name string) (*pb.Member, error) {
 }
 
 // AddMember adds a node as a learner (or a voter when asked) under a new,
-// never reused ID; the node then starts with `geomds serve --join`.
+// never reused ID; the node then starts with `geomds serve --join`. Adding
+// a member that exists with the same site and address succeeds and changes
+// nothing (a retry whose first attempt was applied, or a learner promoted
+// since); with another site or address it is EEXIST.
 func (s *Server) AddMember(ctx context.Context, req *pb.AddMemberRequest) (*pb.AddMemberReply, error) {
 	if req.GetName() == "" || req.GetSite() == "" || req.GetAddress() == "" {
 		return nil, invalid("add member: name, site and address are required")
 	}
-	if _, err := s.memberByName(req.GetName()); err == nil {
-		return nil, errnoStatus(pb.Errno_EEXIST, fmt.Sprintf("member %q exists", req.GetName()))
+	if m, err := s.memberByName(req.GetName()); err == nil {
+		if m.Site != req.GetSite() || m.Address != req.GetAddress() || (req.GetLearner() && !m.Learner) {
+			return nil, errnoStatus(pb.Errno_EEXIST, fmt.Sprintf("member %q exists at site %s, address %s", m.Name, m.Site, m.Address))
+		}
+		return &pb.AddMemberReply{Member: m, Members: s.cfg.FSM.Members()}, nil
 	}
 	id, err := s.cfg.FSM.NextMemberID()
 	if err != nil {
@@ -164,13 +170,15 @@ func (s *Server) RemoveMember(ctx context.Context, req *pb.MemberRequest) (*pb.M
 
 // PromoteMember makes a learner a voter. Without force it refuses a learner
 // that lags the leader's commit index by more than maxPromoteLag entries.
+// Promoting a voter succeeds and changes nothing (a retry whose first
+// attempt was applied).
 func (s *Server) PromoteMember(ctx context.Context, req *pb.MemberRequest) (*pb.MemberReply, error) {
 	m, err := s.memberByName(req.GetName())
 	if err != nil {
 		return nil, err
 	}
 	if !m.Learner {
-		return nil, errnoStatus(pb.Errno_EINVAL, fmt.Sprintf("member %q is already a voter", m.Name))
+		return &pb.MemberReply{Members: s.cfg.FSM.Members()}, nil
 	}
 	if !req.GetForce() {
 		if err := s.checkPromoteSafe(m.Id); err != nil {
