@@ -122,15 +122,15 @@ func (s *Server) memberByName(name string) (*pb.Member, error) {
 
 // AddMember adds a node as a learner (or a voter when asked) under a new,
 // never reused ID; the node then starts with `geomds serve --join`. Adding
-// a member that exists with the same site and address succeeds and changes
-// nothing (a retry whose first attempt was applied, or a learner promoted
-// since); with another site or address it is EEXIST.
+// a member that exists with the same site, address and role succeeds and
+// changes nothing (a retry whose first attempt was applied); any other
+// member of that name is EEXIST.
 func (s *Server) AddMember(ctx context.Context, req *pb.AddMemberRequest) (*pb.AddMemberReply, error) {
 	if req.GetName() == "" || req.GetSite() == "" || req.GetAddress() == "" {
 		return nil, invalid("add member: name, site and address are required")
 	}
 	if m, err := s.memberByName(req.GetName()); err == nil {
-		if m.Site != req.GetSite() || m.Address != req.GetAddress() || (req.GetLearner() && !m.Learner) {
+		if m.Site != req.GetSite() || m.Address != req.GetAddress() || m.Learner != req.GetLearner() {
 			return nil, errnoStatus(pb.Errno_EEXIST, fmt.Sprintf("member %q exists at site %s, address %s", m.Name, m.Site, m.Address))
 		}
 		return &pb.AddMemberReply{Member: m, Members: s.cfg.FSM.Members()}, nil
