@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -168,14 +169,24 @@ func (n *network) setHold(f func(*raftpb.Message) bool) {
 }
 
 // release stops holding and sends what was held.
-func (n *network) release() {
+func (n *network) release() { n.releaseAndHold(nil) }
+
+// releaseAndHold sends what was held and from now on holds what f matches.
+func (n *network) releaseAndHold(f func(*raftpb.Message) bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.hold = nil
+	n.hold = f
 	for _, m := range n.held {
 		n.enqueueLocked(m)
 	}
 	n.held = nil
+}
+
+// holding reports whether a held message matches f.
+func (n *network) holding(f func(*raftpb.Message) bool) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.ContainsFunc(n.held, f)
 }
 
 func (n *network) count(t raftpb.MessageType) int {
