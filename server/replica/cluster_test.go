@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -169,24 +168,14 @@ func (n *network) setHold(f func(*raftpb.Message) bool) {
 }
 
 // release stops holding and sends what was held.
-func (n *network) release() { n.releaseAndHold(nil) }
-
-// releaseAndHold sends what was held and from now on holds what f matches.
-func (n *network) releaseAndHold(f func(*raftpb.Message) bool) {
+func (n *network) release() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.hold = f
+	n.hold = nil
 	for _, m := range n.held {
 		n.enqueueLocked(m)
 	}
 	n.held = nil
-}
-
-// holding reports whether a held message matches f.
-func (n *network) holding(f func(*raftpb.Message) bool) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return slices.ContainsFunc(n.held, f)
 }
 
 func (n *network) count(t raftpb.MessageType) int {

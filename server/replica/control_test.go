@@ -77,63 +77,6 @@ func TestProposalDuringTransferIsParked(t *testing.T) {
 	}
 }
 
-// TestProposalDuringTransferGoesAhead: once the leader has told the
-// transferee to campaign, it sends proposals it parks straight to it; the
-// transferee appends them as soon as it leads, without the old leader
-// having heard from it, and the caller's waiter is kept through the change
-// of leader and woken with the result.
-func TestProposalDuringTransferGoesAhead(t *testing.T) {
-	c := newCluster(t, nil)
-	c.bootstrap(3)
-	ld := c.leader()
-	to := c.follower(ld)
-	// Held in order, as a transport delivers them: the transferee gets the
-	// proposals sent ahead after the order to campaign.
-	c.net.setHold(func(m *raftpb.Message) bool {
-		return m.GetType() == raftpb.MsgTimeoutNow || m.GetType() == raftpb.MsgProp && m.GetFrom() == ld.id
-	})
-	var terr error
-	transferred := async(func() { terr = ld.r.TransferLeader(context.Background(), to.id) })
-	c.waitFor("transfer pending", func() bool { return ld.r.Status().LeadTransferee == to.id })
-	var perr error
-	proposed := async(func() { _, _, perr = ld.r.Propose(context.Background(), []byte("mid-transfer")) })
-	c.waitFor("the proposal sent ahead to the transferee", func() bool {
-		return c.net.holding(func(m *raftpb.Message) bool {
-			return m.GetType() == raftpb.MsgProp && m.GetFrom() == ld.id && m.GetTo() == to.id
-		})
-	})
-	if proposed() {
-		t.Fatalf("Propose during the transfer returned %v: want it waiting", perr)
-	}
-	// The old leader sees the transferee's vote request (and steps down)
-	// but hears nothing from it as leader from now on, so only a proposal
-	// sent ahead can reach the new leader's log.
-	c.net.releaseAndHold(func(m *raftpb.Message) bool {
-		switch m.GetType() {
-		case raftpb.MsgApp, raftpb.MsgHeartbeat, raftpb.MsgSnap:
-			return m.GetFrom() == to.id && m.GetTo() == ld.id
-		}
-		return false
-	})
-	c.waitFor("the new leader applies the proposal", func() bool {
-		return slices.Equal(to.sm.Payloads(), []string{"mid-transfer"})
-	})
-	if proposed() {
-		t.Fatalf("Propose returned %v before the old leader heard of the new one", perr)
-	}
-	c.net.release()
-	c.tickUntil("transfer and proposal", func() bool { return transferred() && proposed() })
-	if terr != nil || perr != nil {
-		t.Fatalf("transfer: %v; proposal: %v", terr, perr)
-	}
-	c.converged()
-	for _, nd := range c.nodes() {
-		if got := nd.sm.Payloads(); !slices.Equal(got, []string{"mid-transfer"}) {
-			t.Fatalf("node %d applied %q, want the proposal once", nd.id, got)
-		}
-	}
-}
-
 func change(typ raftpb.ConfChangeType, id uint64) *raftpb.ConfChangeV2 {
 	return &raftpb.ConfChangeV2{Changes: []*raftpb.ConfChangeSingle{{Type: typ.Enum(), NodeId: &id}}}
 }

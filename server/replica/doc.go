@@ -48,9 +48,7 @@
 // decided (no leader known, or this leader transferring it) the loop parks
 // it and steps it again once a leader accepts proposals — at most
 // proposalQueueLen parked, for at most three election timeouts, then it fails
-// with ErrNoLeader (park.go); a leader whose transferee was told to campaign
-// sends them ahead to it, and peers' forwarded proposals raft dropped are
-// parked too; other drops (uncommitted-size limit) fail at
+// with ErrNoLeader (park.go); other drops (uncommitted-size limit) fail at
 // once with ErrNoLeader and the caller retries. A forwarded proposal the
 // leader loses is only bounded by the caller's ctx, or failed with
 // ErrOutcomeUnknown when the leader changes.

@@ -118,10 +118,6 @@ func (r *Replica) step(m *raftpb.Message) {
 		return // the follower's read round is reissued after a timeout
 	}
 	if err := r.loop.rn.Step(m); err != nil {
-		if m.GetType() == raftpb.MsgProp && errors.Is(err, raft.ErrProposalDropped) {
-			r.parkDropped(m)
-			return
-		}
 		r.log.Debug("step ignored", "type", m.GetType().String(), "from", m.GetFrom(), "err", err)
 	}
 }

@@ -50,7 +50,7 @@ func (r *Replica) observe(ss *raft.SoftState, hs *raftpb.HardState) {
 			// their deadline. Commands are exactly-once per client
 			// sequence, so a retry of one that did commit returns its
 			// first result.
-			r.props.failAll(ErrOutcomeUnknown, r.keptOnLeaderChange(ss.Lead))
+			r.props.failAll(ErrOutcomeUnknown, r.parkedSet())
 			// A read round the old leader dropped would wait an election
 			// timeout to be reissued; its readers retry now instead.
 			if l.round != nil {
@@ -123,7 +123,6 @@ func splitMessages(msgs []*raftpb.Message, leader bool) (early, late []*raftpb.M
 
 func (r *Replica) send(msgs []*raftpb.Message) {
 	if len(msgs) > 0 {
-		r.noteTimeoutNow(msgs)
 		r.cfg.Transport.Send(r.shard, msgs)
 	}
 }
