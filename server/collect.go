@@ -42,13 +42,13 @@ func (n *Node) collectChunks(ctx context.Context) {
 	}
 }
 
-func (n *Node) pendingChunks(_ context.Context, limit int) ([]*pb.ChunkRef, error) {
+func (n *Node) pendingChunks(_ context.Context, after string, limit int) ([]*pb.ChunkRef, error) {
 	v, err := n.eng.View(shardID)
 	if err != nil {
 		return nil, err
 	}
 	defer v.Close()
-	return namespace.PendingChunkDeletes(v, limit)
+	return namespace.PendingChunkDeletes(v, after, limit)
 }
 
 // deleteChunk deletes at this node's own site directly, elsewhere through

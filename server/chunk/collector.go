@@ -22,16 +22,19 @@ const (
 // references, then confirms them so the metadata forgets them. Its inputs
 // are functions so it needs neither the replica nor the network:
 //
-//   - Pending returns up to limit queued chunks (namespace.PendingChunkDeletes
-//     on the leader), each with the sites that hold it.
+//   - Pending returns up to limit queued chunks with IDs after after, in ID
+//     order (namespace.PendingChunkDeletes on the leader), each with the
+//     sites that hold it.
 //   - Delete deletes one chunk at one site (the local Store, or DeleteRemote
 //     to a node of that site); a missing chunk must not be an error.
 //   - Confirm proposes DropChunks for ids.
 //
 // An ID is confirmed only when Delete succeeded at every site of its
-// ChunkRef; otherwise it stays queued and the next pass retries it.
+// ChunkRef; otherwise it stays queued and a later pass retries it. Passes
+// go through the queue page by page and start over at its end, so chunks
+// that keep failing (a site gone for good) cannot hold back the rest.
 type Collector struct {
-	Pending func(ctx context.Context, limit int) ([]*pb.ChunkRef, error)
+	Pending func(ctx context.Context, after string, limit int) ([]*pb.ChunkRef, error)
 	Delete  func(ctx context.Context, site, id string) error
 	Confirm func(ctx context.Context, ids []string) error
 	// Interval is the pause between passes once the queue is drained or a
@@ -44,15 +47,24 @@ type Collector struct {
 	Parallelism int
 	// Logger receives pass failures (default slog.Default()).
 	Logger *slog.Logger
+
+	after string // the last ID of the previous pass's page; "" = the start
+	full  bool   // the previous pass's page was full: more may follow
 }
 
-// RunOnce makes one pass: it deletes the pending chunks everywhere and
-// confirms the ones deleted at every site. It returns the number confirmed
-// and the failures joined; a failed Delete leaves its ID for a later pass.
+// RunOnce makes one pass over the next page of the queue: it deletes its
+// chunks everywhere and confirms the ones deleted at every site. It returns
+// the number confirmed and the failures joined; a failed Delete leaves its
+// ID for a later pass. Not safe for concurrent use.
 func (c *Collector) RunOnce(ctx context.Context) (int, error) {
-	refs, err := c.Pending(ctx, orDefault(c.Limit, defaultLimit))
+	limit := orDefault(c.Limit, defaultLimit)
+	refs, err := c.Pending(ctx, c.after, limit)
 	if err != nil {
 		return 0, fmt.Errorf("collect: pending: %w", err)
+	}
+	c.after, c.full = "", len(refs) == limit
+	if c.full {
+		c.after = refs[len(refs)-1].GetId()
 	}
 	done, errs := c.deleteAll(ctx, refs)
 	var ids []string
@@ -101,8 +113,8 @@ func (c *Collector) deleteAll(ctx context.Context, refs []*pb.ChunkRef) ([]bool,
 	return done, errs
 }
 
-// Run makes passes until ctx is done: at once again while a full pass made
-// progress, otherwise after Interval. Failures are logged and retried.
+// Run makes passes until ctx is done: at once again after a full page,
+// otherwise (the end of the queue) after Interval. Failures are logged and retried.
 func (c *Collector) Run(ctx context.Context) {
 	log := c.Logger
 	if log == nil {
@@ -121,8 +133,8 @@ func (c *Collector) Run(ctx context.Context) {
 			log.Warn("chunk collector pass failed", "confirmed", n, "err", err)
 		}
 		wait := orDefault(c.Interval, defaultInterval)
-		if n == orDefault(c.Limit, defaultLimit) {
-			wait = 0 // a full batch went through: more are likely queued
+		if c.full {
+			wait = 0 // a full page: more are queued after it
 		}
 		t.Reset(wait)
 	}

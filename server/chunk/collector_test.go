@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,7 +35,10 @@ func newGCWorld(t *testing.T, sites ...string) *gcWorld {
 
 // add stores a chunk at sites and queues it for deletion.
 func (w *gcWorld) add(t *testing.T, sites ...string) string {
-	id := NewID()
+	return w.addID(t, NewID(), sites...)
+}
+
+func (w *gcWorld) addID(t *testing.T, id string, sites ...string) string {
 	data := []byte("chunk " + id)
 	for _, site := range sites {
 		mustPut(t, w.stores[site], id, data)
@@ -45,10 +49,17 @@ func (w *gcWorld) add(t *testing.T, sites ...string) string {
 
 func (w *gcWorld) collector() *Collector {
 	return &Collector{
-		Pending: func(ctx context.Context, limit int) ([]*pb.ChunkRef, error) {
+		Pending: func(ctx context.Context, after string, limit int) ([]*pb.ChunkRef, error) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
-			return slices.Clone(w.queue[:min(limit, len(w.queue))]), nil
+			var out []*pb.ChunkRef // in ID order, as the metadata's queue
+			for _, r := range w.queue {
+				if r.GetId() > after {
+					out = append(out, r)
+				}
+			}
+			slices.SortFunc(out, func(a, b *pb.ChunkRef) int { return strings.Compare(a.GetId(), b.GetId()) })
+			return out[:min(limit, len(out))], nil
 		},
 		Delete: func(ctx context.Context, site, id string) error {
 			w.mu.Lock()
@@ -98,8 +109,8 @@ func TestCollectorDeletesEverywhereThenConfirms(t *testing.T) {
 			t.Fatalf("a chunk survived at %s", site)
 		}
 	}
-	if !slices.Equal(w.confirmed, []string{a, b, c}) {
-		t.Fatalf("confirmed %v, want %v", w.confirmed, []string{a, b, c})
+	if want := slices.Sorted(slices.Values([]string{a, b, c})); !slices.Equal(w.confirmed, want) {
+		t.Fatalf("confirmed %v, want %v", w.confirmed, want)
 	}
 }
 
@@ -137,9 +148,36 @@ func TestCollectorConfirmFailure(t *testing.T) {
 	if n, err := col.RunOnce(testCtx(t)); n != 0 || !errors.Is(err, boom) {
 		t.Fatalf("RunOnce = %d, %v; want 0 and the Confirm error", n, err)
 	}
-	col.Pending = func(context.Context, int) ([]*pb.ChunkRef, error) { return nil, boom }
+	col.Pending = func(context.Context, string, int) ([]*pb.ChunkRef, error) { return nil, boom }
 	if _, err := col.RunOnce(testCtx(t)); !errors.Is(err, boom) {
 		t.Fatalf("RunOnce with Pending failing = %v", err)
+	}
+}
+
+// TestCollectorGoesPastPermanentFailures: chunks whose deletion keeps
+// failing (their site is gone) fill more than a page at the head of the
+// queue; the chunks after them are still deleted and confirmed.
+func TestCollectorGoesPastPermanentFailures(t *testing.T) {
+	w := newGCWorld(t, "east", "gone")
+	w.failing["gone"] = true
+	for i := range 7 { // more than two pages of 3, all sorting first
+		w.addID(t, fmt.Sprintf("0%d", i), "gone")
+	}
+	good := []string{w.addID(t, "a1", "east"), w.addID(t, "a2", "east")}
+	col := w.collector()
+	for range 4 { // 0-0..0-2, 0-3..0-5, 0-6 a1 a2, back to the start
+		col.RunOnce(testCtx(t)) //nolint:errcheck // the failures are expected
+	}
+	if !slices.Equal(w.confirmed, good) {
+		t.Fatalf("confirmed %v, want %v", w.confirmed, good)
+	}
+	for _, id := range good {
+		if w.present(t, "east", id) {
+			t.Fatalf("%s still stored", id)
+		}
+	}
+	if len(w.queue) != 7 {
+		t.Fatalf("%d queued, want the 7 that cannot be deleted", len(w.queue))
 	}
 }
 

@@ -203,11 +203,16 @@ func GetLayout(r Reader, ino uint64) (*pb.Attr, []*pb.Extent, []*pb.ChunkRef, er
 }
 
 // PendingChunkDeletes lists up to limit chunks queued for deletion (all
-// when limit <= 0), in ID order.
-func PendingChunkDeletes(r Reader, limit int) ([]*pb.ChunkRef, error) {
+// when limit <= 0) whose IDs sort after after ("": from the first), in ID
+// order.
+func PendingChunkDeletes(r Reader, after string, limit int) ([]*pb.ChunkRef, error) {
 	var out []*pb.ChunkRef
 	bad := false
-	err := r.Scan([]byte{pfxQueue}, []byte{pfxQueue + 1}, func(k, v []byte) bool {
+	from := []byte{pfxQueue}
+	if after != "" {
+		from = append(append(from, after...), 0) // the least key past after's
+	}
+	err := r.Scan(from, []byte{pfxQueue + 1}, func(k, v []byte) bool {
 		c, _, ok := decodeChunk(string(k[1:]), v)
 		if !ok {
 			bad = true

@@ -110,7 +110,7 @@ unlink /f
 	if st, _ := StatFs(s.tx); st.Files != 1 || st.Bytes != 4 {
 		t.Fatalf("orphan not counted: %+v", st)
 	}
-	if refs, _ := PendingChunkDeletes(s.tx, 0); len(refs) != 0 {
+	if refs, _ := PendingChunkDeletes(s.tx, "", 0); len(refs) != 0 {
 		t.Fatalf("orphan's chunk queued early: %v", refs)
 	}
 	if got := s.exec("open #2 client=1"); got != "ENOENT" {
@@ -122,8 +122,16 @@ unlink /f
 	if _, err := GetAttr(s.tx, ino); ErrnoOf(err) != pb.Errno_ENOENT {
 		t.Fatalf("released orphan still there: %v", err)
 	}
-	if refs, _ := PendingChunkDeletes(s.tx, 0); len(refs) != 1 || refs[0].Id != "c" {
+	if refs, _ := PendingChunkDeletes(s.tx, "", 0); len(refs) != 1 || refs[0].Id != "c" {
 		t.Fatalf("chunk not queued: %v", refs)
+	}
+	for _, after := range []string{"c", "d"} {
+		if refs, _ := PendingChunkDeletes(s.tx, after, 0); len(refs) != 0 {
+			t.Fatalf("queued after %q: %v, want none", after, refs)
+		}
+	}
+	if refs, _ := PendingChunkDeletes(s.tx, "b", 1); len(refs) != 1 || refs[0].Id != "c" {
+		t.Fatalf("queued after \"b\": %v, want c", refs)
 	}
 	if st, _ := StatFs(s.tx); st != (Stats{Inodes: 1, Dirs: 1}) {
 		t.Fatalf("counters: %+v", st)

@@ -41,7 +41,7 @@ func (s *shell) read(l line) (string, bool) {
 	case "getlayout":
 		return s.getLayout(a0), true
 	case "pending":
-		refs, err := PendingChunkDeletes(s.tx, 0)
+		refs, err := PendingChunkDeletes(s.tx, "", 0)
 		var ids []string
 		for _, r := range refs {
 			ids = append(ids, r.Id)
