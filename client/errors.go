@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/geomds/geomds/proto/errstatus"
 	pb "github.com/geomds/geomds/proto/geomdspb"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -87,9 +86,6 @@ func ErrnoOf(err error) pb.Errno {
 	return pb.Errno_EIO
 }
 
-// errorDomain is the ErrorInfo domain of geomds errors.
-const errorDomain = "geomds"
-
 // codeErrno is the errno assumed for a status without a geomds ErrorInfo:
 // the inverse of the server's errno → code table, first entry of each code.
 var codeErrno = map[codes.Code]pb.Errno{
@@ -114,38 +110,14 @@ func fromStatus(err error) *Error {
 	if n, ok := codeErrno[st.Code()]; ok {
 		e.Errno = n
 	}
-	if info := errorInfo(st); info != nil {
+	if info := errstatus.Info(st); info != nil {
 		e.reason = info.GetReason()
 		e.leader = info.GetMetadata()["leader"]
-		if n, ok := parseErrno(info); ok {
+		if n, ok := errstatus.Errno(info); ok {
 			e.Errno = n
 		}
 	}
 	return e
-}
-
-// errorInfo returns the geomds ErrorInfo detail of st, or nil.
-func errorInfo(st *status.Status) *errdetails.ErrorInfo {
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == errorDomain {
-			return info
-		}
-	}
-	return nil
-}
-
-// parseErrno reads the errno of info: metadata "errno" first, then the
-// reason when it names an errno.
-func parseErrno(info *errdetails.ErrorInfo) (pb.Errno, bool) {
-	if s, ok := info.GetMetadata()["errno"]; ok {
-		if n, err := strconv.ParseUint(s, 10, 31); err == nil && n != 0 {
-			return pb.Errno(n), true
-		}
-	}
-	if n, ok := pb.Errno_value[info.GetReason()]; ok && n != 0 {
-		return pb.Errno(n), true
-	}
-	return 0, false
 }
 
 // timeoutError is the error of a call whose ctx ended; last is the most

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/geomds/geomds/proto/errstatus"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -186,7 +187,7 @@ func errnoStatus(e pb.Errno, msg string) error {
 
 // infoStatus builds a status with a geomds ErrorInfo.
 func infoStatus(code codes.Code, reason, msg string, md map[string]string) error {
-	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: errorDomain, Metadata: md})
+	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: errstatus.Domain, Metadata: md})
 	if err != nil {
 		panic(err)
 	}

@@ -3,12 +3,11 @@ package chunk
 import (
 	"context"
 	"errors"
-	"strconv"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/geomds/geomds/proto/errstatus"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
@@ -37,9 +36,10 @@ func Errno(err error) pb.Errno {
 	return pb.Errno_EIO
 }
 
-// toStatus is the one table from store errors to gRPC status, as the
-// contract's errno table: ENOENT→NotFound, EINVAL→InvalidArgument, else
-// Internal; context errors keep their own codes.
+// toStatus maps store errors to gRPC statuses by their errno (Errno), as
+// every geomds service does (proto/errstatus): ENOENT→NotFound,
+// EINVAL→InvalidArgument, EIO→Internal; context errors keep their own
+// codes.
 func toStatus(err error) error {
 	switch {
 	case err == nil:
@@ -52,21 +52,7 @@ func toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	e := Errno(err)
-	code := codes.Internal
-	switch e {
-	case pb.Errno_ENOENT:
-		code = codes.NotFound
-	case pb.Errno_EINVAL:
-		code = codes.InvalidArgument
-	}
-	st := status.New(code, err.Error())
-	info := &errdetails.ErrorInfo{Reason: e.String(), Domain: "geomds",
-		Metadata: map[string]string{"errno": strconv.Itoa(int(e))}}
-	if d, derr := st.WithDetails(info); derr == nil {
-		st = d
-	}
-	return st.Err()
+	return errstatus.New(Errno(err), err.Error())
 }
 
 // fromStatus maps a status from the service back to the store's errors, so

@@ -3,19 +3,15 @@ package rpc
 import (
 	"context"
 	"errors"
-	"strconv"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/geomds/geomds/proto/errstatus"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"github.com/geomds/geomds/server/namespace"
 	"github.com/geomds/geomds/server/replica"
 )
-
-// errorDomain names geomds in ErrorInfo details.
-const errorDomain = "geomds"
 
 // Reasons for cluster conditions (not namespace errnos); all retryable.
 const (
@@ -29,49 +25,8 @@ const (
 	reasonBusy    = "CONF_CHANGE_PENDING"
 )
 
-// codeOf is the one table from errno to gRPC code.
-var codeOf = map[pb.Errno]codes.Code{
-	pb.Errno_ENOENT:       codes.NotFound,
-	pb.Errno_EEXIST:       codes.AlreadyExists,
-	pb.Errno_EPERM:        codes.PermissionDenied,
-	pb.Errno_EACCES:       codes.PermissionDenied,
-	pb.Errno_EINVAL:       codes.InvalidArgument,
-	pb.Errno_ENAMETOOLONG: codes.InvalidArgument,
-	pb.Errno_ELOOP:        codes.InvalidArgument,
-	pb.Errno_E2BIG:        codes.InvalidArgument,
-	pb.Errno_ERANGE:       codes.InvalidArgument,
-	pb.Errno_ENOTEMPTY:    codes.FailedPrecondition,
-	pb.Errno_ENOTDIR:      codes.FailedPrecondition,
-	pb.Errno_EISDIR:       codes.FailedPrecondition,
-	pb.Errno_EXDEV:        codes.FailedPrecondition,
-	pb.Errno_EMLINK:       codes.FailedPrecondition,
-	pb.Errno_EBUSY:        codes.FailedPrecondition,
-	pb.Errno_ENODATA:      codes.FailedPrecondition,
-	pb.Errno_ESTALE:       codes.FailedPrecondition,
-	pb.Errno_EBADF:        codes.FailedPrecondition,
-	pb.Errno_EAGAIN:       codes.Unavailable,
-	pb.Errno_ETIMEDOUT:    codes.DeadlineExceeded,
-	pb.Errno_ENOSPC:       codes.ResourceExhausted,
-	pb.Errno_ENOSYS:       codes.Unimplemented,
-	pb.Errno_ENOTSUP:      codes.Unimplemented,
-}
-
 // errnoStatus builds the status of a namespace rejection.
-func errnoStatus(e pb.Errno, msg string) error {
-	code, ok := codeOf[e]
-	if !ok {
-		code = codes.Internal
-	}
-	return withInfo(status.New(code, msg), e.String(), map[string]string{"errno": strconv.Itoa(int(e))})
-}
-
-func withInfo(st *status.Status, reason string, md map[string]string) error {
-	d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: errorDomain, Metadata: md})
-	if err != nil {
-		return st.Err()
-	}
-	return d.Err()
-}
+func errnoStatus(e pb.Errno, msg string) error { return errstatus.New(e, msg) }
 
 // clusterStatus is a retryable cluster condition.
 func clusterStatus(reason, msg, leader string) error {
@@ -79,7 +34,7 @@ func clusterStatus(reason, msg, leader string) error {
 	if leader != "" {
 		md["leader"] = leader
 	}
-	return withInfo(status.New(codes.Unavailable, msg), reason, md)
+	return errstatus.WithInfo(status.New(codes.Unavailable, msg), reason, md)
 }
 
 // toStatus maps any error from the layers below to a gRPC status.
