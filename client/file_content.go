@@ -220,13 +220,20 @@ func (cn *content) writeLocked(ctx context.Context, p []byte, off int64) error {
 	return nil
 }
 
+// smallSegment is the capacity of a sequential writer's first buffer when
+// its first write is smaller.
+const smallSegment = 64 << 10
+
 // appendLocked is a sequential writer's path: when off is the end of the
 // last segment, as much of p as its spare capacity takes goes there; when
 // the last write ended at off but its bytes are gone to an upload, a new
 // segment with a whole chunk's capacity starts there. So each byte is
 // copied once, into the buffer that leaves for upload when it holds a
 // chunk. Only a write continuing the last one gets a new chunk buffer, so
-// scattered small writes cannot hold a chunk's capacity each. It returns
+// scattered small writes cannot hold a chunk's capacity each. A small first
+// write gets a small buffer, grown to a chunk's capacity (one copy) when
+// the writer goes on past it: most files are small, and zeroing 4 MiB for
+// each cost more than writing it (tar of many small files). It returns
 // how many bytes it took (0: not this path).
 func (cn *content) appendLocked(p []byte, off int64) int {
 	n := len(cn.segs)
@@ -234,12 +241,22 @@ func (cn *content) appendLocked(p []byte, off int64) int {
 		if off != cn.seqEnd {
 			return 0
 		}
-		cn.segs = append(cn.segs, segment{off: off, data: make([]byte, 0, ChunkSize)})
+		size := ChunkSize
+		if len(p) < smallSegment {
+			size = smallSegment
+		}
+		cn.segs = append(cn.segs, segment{off: off, data: make([]byte, 0, size)})
 		n++
 	}
 	last := &cn.segs[n-1]
-	if last.end() != off || len(last.data) == cap(last.data) {
+	if last.end() != off || len(last.data) >= ChunkSize {
 		return 0
+	}
+	if len(last.data) == cap(last.data) {
+		if off != cn.seqEnd {
+			return 0
+		}
+		last.data = append(make([]byte, 0, ChunkSize), last.data...)
 	}
 	k := min(len(p), cap(last.data)-len(last.data))
 	last.data = append(last.data, p[:k]...)

@@ -521,3 +521,33 @@ func TestBufferBound(t *testing.T) {
 		t.Fatalf("sequential writes of 3 chunks: uploads %v, %d segments left", sizes, len(cn.segs))
 	}
 }
+
+// TestSmallFirstBuffer: a small first write gets a small buffer, not a
+// chunk's capacity; a sequential writer that goes on gets a chunk's
+// capacity and its bytes stay in order.
+func TestSmallFirstBuffer(t *testing.T) {
+	cn := newContent(&Client{}, &pb.Attr{Ino: 2})
+	defer cn.stop()
+	cn.put = func(_ context.Context, id string, data []byte) (*pb.ChunkRef, error) {
+		return &pb.ChunkRef{Id: id, Size: uint64(len(data)), Sum: sumOf(data)}, nil
+	}
+	ctx := context.Background()
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	want := randomBytes(smallSegment+5000, 61)
+	if err := cn.writeLocked(ctx, want[:3000], 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(cn.segs) != 1 || cap(cn.segs[0].data) != smallSegment {
+		t.Fatalf("after a 3000-byte write: %d segments, capacity %d; want one of %d", len(cn.segs), cap(cn.segs[0].data), smallSegment)
+	}
+	for off := 3000; off < len(want); off += 3000 {
+		if err := cn.writeLocked(ctx, want[off:min(off+3000, len(want))], int64(off)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(cn.segs) != 1 || cap(cn.segs[0].data) != ChunkSize || !bytes.Equal(cn.segs[0].data, want) {
+		t.Fatalf("after %d sequential bytes: %d segments, capacity %d, bytes equal %v", len(want),
+			len(cn.segs), cap(cn.segs[0].data), bytes.Equal(cn.segs[0].data, want))
+	}
+}
