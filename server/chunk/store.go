@@ -10,12 +10,13 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/geomds/geomds/proto/chunksum"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
 	"gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/geomds/geomds/proto/chunksum"
 )
 
 // MaxChunkSize bounds one chunk (64 MiB), so a reader may hold a whole chunk
