@@ -139,12 +139,10 @@ func TestChangeMembershipOneAtATime(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	first := async(func() { _, _ = ld.r.ChangeMembership(ctx, change(raftpb.ConfChangeAddLearnerNode, 4)) })
-	probe, stop := context.WithCancel(context.Background())
-	stop() // the probe never waits: it only sees whether a change is pending
-	c.waitFor("first change pending", func() bool {
-		_, err := ld.r.ChangeMembership(probe, change(raftpb.ConfChangeAddLearnerNode, 5))
-		return errors.Is(err, replica.ErrConfChangePending)
-	})
+	c.waitFor("first change pending", func() bool { return replica.ConfChangePending(ld.r) })
+	if _, err := ld.r.ChangeMembership(ctx, change(raftpb.ConfChangeAddLearnerNode, 5)); !errors.Is(err, replica.ErrConfChangePending) {
+		t.Fatalf("second change while the first is pending: %v, want ErrConfChangePending", err)
+	}
 	cancel()
 	c.tickUntil("first change returns", first)
 }

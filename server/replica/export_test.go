@@ -37,3 +37,10 @@ func ReadWaiters(r *Replica) int {
 	})
 	return n
 }
+
+// ConfChangePending reports whether r has a conf change of its own waiting.
+func ConfChangePending(r *Replica) bool {
+	r.confW.mu.Lock()
+	defer r.confW.mu.Unlock()
+	return r.confW.id != 0
+}

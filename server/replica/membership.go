@@ -15,15 +15,15 @@ import (
 // is unapplied at the leader, in which case only ctx ends the wait.
 // Add replicas as learners, promote them once caught up.
 func (r *Replica) ChangeMembership(ctx context.Context, cc *raftpb.ConfChangeV2) (*raftpb.ConfState, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // before taking the slot: a dead call must not refuse a live one
+	}
 	id := r.nextProposalID()
 	ch, ok := r.confW.acquire(id)
 	if !ok {
 		return nil, ErrConfChangePending
 	}
 	defer r.confW.release(id)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	cc = proto.Clone(cc).(*raftpb.ConfChangeV2)
 	// The proposal ID goes in front of the caller's context; apply strips
 	// it again, so the state machine sees the context it was given.
