@@ -86,28 +86,12 @@ func ErrnoOf(err error) pb.Errno {
 	return pb.Errno_EIO
 }
 
-// codeErrno is the errno assumed for a status without a geomds ErrorInfo:
-// the inverse of the server's errno → code table, first entry of each code.
-var codeErrno = map[codes.Code]pb.Errno{
-	codes.NotFound:           pb.Errno_ENOENT,
-	codes.AlreadyExists:      pb.Errno_EEXIST,
-	codes.PermissionDenied:   pb.Errno_EACCES,
-	codes.Unauthenticated:    pb.Errno_EACCES,
-	codes.InvalidArgument:    pb.Errno_EINVAL,
-	codes.OutOfRange:         pb.Errno_EINVAL,
-	codes.Unavailable:        pb.Errno_EAGAIN,
-	codes.DeadlineExceeded:   pb.Errno_ETIMEDOUT,
-	codes.ResourceExhausted:  pb.Errno_ENOSPC,
-	codes.Unimplemented:      pb.Errno_ENOSYS,
-	codes.FailedPrecondition: pb.Errno_EIO,
-}
-
 // fromStatus maps a gRPC error to an *Error by its ErrorInfo (errno in the
 // metadata, else the reason's errno name), else by its code.
 func fromStatus(err error) *Error {
 	st := status.Convert(err)
 	e := &Error{Errno: pb.Errno_EIO, Msg: st.Message(), code: st.Code()}
-	if n, ok := codeErrno[st.Code()]; ok {
+	if n, ok := errstatus.ErrnoOfCode(st.Code()); ok {
 		e.Errno = n
 	}
 	if info := errstatus.Info(st); info != nil {

@@ -54,6 +54,30 @@ func Code(e pb.Errno) codes.Code {
 	return codes.Internal
 }
 
+// codeErrno is the errno assumed for a status without a geomds ErrorInfo
+// (from gRPC itself or a proxy): the inverse of codeOf, one errno a code;
+// FailedPrecondition stands for too many errnos to pick one, so EIO.
+var codeErrno = map[codes.Code]pb.Errno{
+	codes.NotFound:           pb.Errno_ENOENT,
+	codes.AlreadyExists:      pb.Errno_EEXIST,
+	codes.PermissionDenied:   pb.Errno_EACCES,
+	codes.Unauthenticated:    pb.Errno_EACCES,
+	codes.InvalidArgument:    pb.Errno_EINVAL,
+	codes.OutOfRange:         pb.Errno_EINVAL,
+	codes.Unavailable:        pb.Errno_EAGAIN,
+	codes.DeadlineExceeded:   pb.Errno_ETIMEDOUT,
+	codes.ResourceExhausted:  pb.Errno_ENOSPC,
+	codes.Unimplemented:      pb.Errno_ENOSYS,
+	codes.FailedPrecondition: pb.Errno_EIO,
+}
+
+// ErrnoOfCode is the errno to assume for a status with code c and no
+// geomds ErrorInfo; ok is false for codes without one (EIO then).
+func ErrnoOfCode(c codes.Code) (pb.Errno, bool) {
+	e, ok := codeErrno[c]
+	return e, ok
+}
+
 // New returns the status error of errno e with msg.
 func New(e pb.Errno, msg string) error {
 	return WithInfo(status.New(Code(e), msg), e.String(), map[string]string{"errno": strconv.Itoa(int(e))})

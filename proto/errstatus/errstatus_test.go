@@ -44,3 +44,21 @@ func TestClusterCondition(t *testing.T) {
 		t.Fatal("ErrorInfo found in a plain status")
 	}
 }
+
+func TestErrnoOfCode(t *testing.T) {
+	for e := range codeOf {
+		got, ok := ErrnoOfCode(Code(e))
+		if Code(e) == codes.FailedPrecondition { // stands for many errnos
+			if got != pb.Errno_EIO {
+				t.Errorf("%v: FailedPrecondition maps back to %v, want EIO", e, got)
+			}
+			continue
+		}
+		if !ok || Code(got) != Code(e) {
+			t.Errorf("%v: code %v maps back to %v (%v), whose code is %v", e, Code(e), got, ok, Code(got))
+		}
+	}
+	if _, ok := ErrnoOfCode(codes.Internal); ok {
+		t.Error("Internal has an errno; want none (EIO)")
+	}
+}
