@@ -146,6 +146,28 @@ func (f *File) SyncContext(ctx context.Context) error {
 	return cn.syncLocked(ctx, f.commitHandleLocked())
 }
 
+// SyncSetAttrContext makes the attribute change sa (mode, owner, times; not
+// the size) on f's file, and commits f's unsynced writes, which came
+// before it, in the same command: one commit where Sync then SetAttr take
+// two, and the writes cannot reset what sa sets (their commit sets mtime
+// and clears setuid). Without unsynced writes it is a SetAttr. It returns
+// the attributes the change left.
+func (f *File) SyncSetAttrContext(ctx context.Context, sa *pb.SetAttr) (*pb.Attr, error) {
+	cn := f.cnt
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if f.closed {
+		return nil, f.fail("setattr", pb.Errno_EBADF, "file already closed")
+	}
+	sa = proto.Clone(sa).(*pb.SetAttr)
+	sa.Ino, sa.Path = f.ino, ""
+	if !cn.dirty {
+		return f.c.SetAttr(ctx, sa)
+	}
+	a, err := cn.commitLocked(ctx, f.commitHandleLocked(), sa)
+	return a, withOp(err, "setattr", inoString(f.ino))
+}
+
 // Close commits the contents if they changed (a handle open only for
 // reading leaves that to a writer still open), then releases the handle.
 func (f *File) Close() error { return f.CloseContext(f.ctx) }

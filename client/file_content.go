@@ -341,17 +341,25 @@ func (cn *content) truncateLocked(size int64) {
 // buffered. handle is a handle open for writing (0: the caller's
 // permission decides). On failure everything stays buffered for a retry.
 func (cn *content) syncLocked(ctx context.Context, handle uint64) error {
+	_, err := cn.commitLocked(ctx, handle, nil)
+	return err
+}
+
+// commitLocked commits the unsynced writes, with the attribute change attr
+// (if not nil) in the same command, and returns the attributes it left
+// (nil when nothing was dirty).
+func (cn *content) commitLocked(ctx context.Context, handle uint64, attr *pb.SetAttr) (*pb.Attr, error) {
 	if !cn.dirty {
-		return nil
+		return nil, nil
 	}
 	ext, err := cn.finalLayoutLocked(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = cn.c.Mutate(ctx, &pb.Command{Op: &pb.Command_SetLayout{SetLayout: &pb.SetLayout{
-		Ino: cn.ino, Size: uint64(cn.size), Extents: ext, NewChunks: cn.brought, Handle: handle}}})
+	res, err := cn.c.Mutate(ctx, &pb.Command{Op: &pb.Command_SetLayout{SetLayout: &pb.SetLayout{
+		Ino: cn.ino, Size: uint64(cn.size), Extents: ext, NewChunks: cn.brought, Handle: handle, Attr: attr}}})
 	if err != nil {
-		return withOp(err, "sync", inoString(cn.ino))
+		return nil, withOp(err, "sync", inoString(cn.ino))
 	}
 	cn.layout, cn.segs, cn.brought, cn.dirty = ext, nil, nil, false
 	used := chunkIDsOf(ext)
@@ -360,7 +368,7 @@ func (cn *content) syncLocked(ctx context.Context, handle uint64) error {
 			delete(cn.refs, id)
 		}
 	}
-	return nil
+	return res.GetAttr(), nil
 }
 
 // finalLayoutLocked returns the layout to commit, once every upload is in

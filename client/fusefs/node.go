@@ -79,6 +79,12 @@ func (n *node) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut)
 
 // Setattr changes the size (through the open content when there is one),
 // then mode, owner and times in one command, whose result is the reply.
+//
+// This mount's unsynced writes of the inode came before the attribute
+// change, so they are committed with it, in the same command: committed
+// after (at FLUSH), they would set mtime to the commit's time and drop
+// setuid/setgid, undoing a futimens or a chmod made while the file was
+// open (tar sets mtime, owner and mode before it closes each file).
 func (n *node) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	ctx = n.fsys.callCtx(ctx)
 	if size, ok := in.GetSize(); ok {
@@ -90,34 +96,20 @@ func (n *node) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn
 	if sa.Valid == 0 {
 		return n.Getattr(ctx, fh, out)
 	}
-	if err := n.syncWrites(ctx, fh); err != nil {
-		return toErrno(err)
-	}
 	sa.Ino = n.ino()
-	a, err := n.fsys.c.SetAttr(ctx, sa)
+	var a *pb.Attr
+	var err error
+	if f := n.fileFor(fh); f != nil {
+		a, err = f.SyncSetAttrContext(ctx, sa)
+	} else {
+		a, err = n.fsys.c.SetAttr(ctx, sa)
+	}
 	if err != nil {
 		return toErrno(err)
 	}
 	n.memo.remember(a)
 	n.fillAttrOut(fh, a, out)
 	return 0
-}
-
-// syncWrites commits this mount's unsynced writes of the inode, if any.
-// They came before the attribute change being made, so they must be
-// committed before it: committed after (at FLUSH), they would set mtime
-// to the commit's time and drop setuid/setgid, undoing a futimens or a
-// chmod made while the file was open (tar sets mtime, owner and mode
-// before it closes each file). This moves the commit, it adds none.
-func (n *node) syncWrites(ctx context.Context, fh fs.FileHandle) error {
-	f := n.fileFor(fh)
-	if f == nil {
-		return nil
-	}
-	if _, dirty := f.PendingSize(); !dirty {
-		return nil
-	}
-	return f.SyncContext(ctx)
 }
 
 // fillAttrOut fills out with a, the inode's attributes as a command left

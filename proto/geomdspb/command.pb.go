@@ -1911,7 +1911,10 @@ func (x *ChunkRef) GetSites() []string {
 	return nil
 }
 
-// SetLayout replaces a file's contents atomically.
+// SetLayout replaces a file's contents atomically. With attr, the attribute
+// change (mode, owner, times; never the size) is made after the layout in
+// the same command, so the writes it follows and the change commit as one;
+// either both apply or, when one is refused, neither.
 type SetLayout struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ino           uint64                 `protobuf:"varint,1,opt,name=ino,proto3" json:"ino,omitempty"`
@@ -1919,6 +1922,7 @@ type SetLayout struct {
 	Extents       []*Extent              `protobuf:"bytes,3,rep,name=extents,proto3" json:"extents,omitempty"`
 	NewChunks     []*ChunkRef            `protobuf:"bytes,4,rep,name=new_chunks,json=newChunks,proto3" json:"new_chunks,omitempty"`
 	Handle        uint64                 `protobuf:"varint,5,opt,name=handle,proto3" json:"handle,omitempty"`
+	Attr          *SetAttr               `protobuf:"bytes,6,opt,name=attr,proto3" json:"attr,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1986,6 +1990,13 @@ func (x *SetLayout) GetHandle() uint64 {
 		return x.Handle
 	}
 	return 0
+}
+
+func (x *SetLayout) GetAttr() *SetAttr {
+	if x != nil {
+		return x.Attr
+	}
+	return nil
 }
 
 type DropChunks struct {
@@ -2323,14 +2334,15 @@ const file_command_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x10\n" +
 	"\x03sum\x18\x03 \x01(\fR\x03sum\x12\x14\n" +
-	"\x05sites\x18\x04 \x03(\tR\x05sites\"\xa4\x01\n" +
+	"\x05sites\x18\x04 \x03(\tR\x05sites\"\xc9\x01\n" +
 	"\tSetLayout\x12\x10\n" +
 	"\x03ino\x18\x01 \x01(\x04R\x03ino\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12(\n" +
 	"\aextents\x18\x03 \x03(\v2\x0e.geomds.ExtentR\aextents\x12/\n" +
 	"\n" +
 	"new_chunks\x18\x04 \x03(\v2\x10.geomds.ChunkRefR\tnewChunks\x12\x16\n" +
-	"\x06handle\x18\x05 \x01(\x04R\x06handle\"\x1e\n" +
+	"\x06handle\x18\x05 \x01(\x04R\x06handle\x12#\n" +
+	"\x04attr\x18\x06 \x01(\v2\x0f.geomds.SetAttrR\x04attr\"\x1e\n" +
 	"\n" +
 	"DropChunks\x12\x10\n" +
 	"\x03ids\x18\x01 \x03(\tR\x03ids\"\x1d\n" +
@@ -2459,13 +2471,14 @@ var file_command_proto_depIdxs = []int32{
 	2,  // 28: geomds.Rename.to:type_name -> geomds.Loc
 	21, // 29: geomds.SetLayout.extents:type_name -> geomds.Extent
 	22, // 30: geomds.SetLayout.new_chunks:type_name -> geomds.ChunkRef
-	0,  // 31: geomds.Result.errno:type_name -> geomds.Errno
-	3,  // 32: geomds.Result.attr:type_name -> geomds.Attr
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	14, // 31: geomds.SetLayout.attr:type_name -> geomds.SetAttr
+	0,  // 32: geomds.Result.errno:type_name -> geomds.Errno
+	3,  // 33: geomds.Result.attr:type_name -> geomds.Attr
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_command_proto_init() }

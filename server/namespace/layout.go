@@ -93,6 +93,9 @@ func (a *applier) setLayout(op *pb.SetLayout) (*pb.Result, error) {
 	if err := a.checkExtents(op, brought, chunkIDs(old)); err != nil {
 		return nil, err
 	}
+	if err := a.checkLayoutAttr(&n, op.GetAttr()); err != nil {
+		return nil, err
+	}
 	if err := a.replaceLayout(&n, op.GetExtents(), brought); err != nil {
 		return nil, err
 	}
@@ -100,7 +103,33 @@ func (a *applier) setLayout(op *pb.SetLayout) (*pb.Result, error) {
 	n.size = op.GetSize()
 	n.mtime, n.ctime = a.now, a.now
 	a.killPrivs(&n)
+	if attr := op.GetAttr(); attr != nil {
+		if err := a.applySetAttr(&n, attr); err != nil {
+			return nil, err
+		}
+	}
 	return attrResult(&n), a.putInode(&n)
+}
+
+// checkLayoutAttr checks the attribute change a SetLayout carries (if any)
+// before anything is written: the same checks as a SetAttr's, on the inode
+// as it is. The layout changes only size, times and the setuid bits, which
+// none of those checks read. A size is the layout's to set.
+func (a *applier) checkLayoutAttr(n *inode, op *pb.SetAttr) error {
+	switch {
+	case op == nil:
+		return nil
+	case op.GetValid()&^setAll != 0:
+		return fail(pb.Errno_EINVAL, "unknown setattr bits")
+	case op.GetValid()&setSize != 0:
+		return fail(pb.Errno_EINVAL, "a layout's attribute change cannot set the size")
+	case op.GetIno() != 0 && Ino(op.GetIno()) != n.ino || op.GetPath() != "":
+		return fail(pb.Errno_EINVAL, "a layout's attribute change is for its own file")
+	}
+	if err := a.checkOwnership(n, op); err != nil {
+		return err
+	}
+	return a.checkTimes(n, op.GetValid())
 }
 
 // checkWrite allows changing a regular file's contents: through a handle

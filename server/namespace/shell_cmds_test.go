@@ -167,8 +167,22 @@ func (s *shell) commandSession(l line) func(*pb.Command) {
 }
 
 // commandLayout: layout PATH size=N [h=H] OFF:LEN:CHUNK[@COFF] OFF:LEN:inline ... new=ID:SIZE,ID:SIZE
+// [then-mode=0MODE] [then-uid=U] [then-mtime=NS] [then-valid=BITS] (the attribute change it carries)
 func (s *shell) commandLayout(l line) func(*pb.Command) {
 	op := &pb.SetLayout{Ino: s.resolveIno(l.arg(0), true), Size: l.num("size", 0), Handle: s.handleArg(l)}
+	attr := &pb.SetAttr{Valid: uint32(l.num("then-valid", 0))}
+	if _, ok := l.opt["then-mode"]; ok {
+		attr.Valid, attr.Mode = attr.Valid|setMode, uint32(l.num("then-mode", 0))
+	}
+	if _, ok := l.opt["then-uid"]; ok {
+		attr.Valid, attr.Uid = attr.Valid|setUID, uint32(l.num("then-uid", 0))
+	}
+	if _, ok := l.opt["then-mtime"]; ok {
+		attr.Valid, attr.MtimeNs = attr.Valid|setMtime, int64(l.num("then-mtime", 0))
+	}
+	if attr.Valid != 0 {
+		op.Attr = attr
+	}
 	for _, e := range l.args[1:] {
 		var off, n uint64
 		var rest string
