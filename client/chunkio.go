@@ -197,7 +197,7 @@ func getStream(ctx context.Context, cl pb.ChunksClient, ref *pb.ChunkRef, off, l
 	if dst != nil {
 		opts = append(opts, grpc.ForceCodecV2(newGetCodec(dst)))
 	}
-	stream, err := cl.Get(ctx, &pb.GetChunkRequest{Id: ref.GetId(), Offset: off, Length: length}, opts...)
+	stream, err := cl.Get(ctx, &pb.GetChunkRequest{Id: ref.GetId(), Offset: off, Length: length, Sites: ref.GetSites()}, opts...)
 	if err != nil {
 		return nil, err
 	}

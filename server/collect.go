@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
@@ -57,21 +59,62 @@ func (n *Node) deleteChunk(ctx context.Context, site, id string) error {
 	if site == n.cfg.Site {
 		return n.chunks.Delete(ctx, id)
 	}
+	err := n.atSite(ctx, site, func(ctx context.Context, cc *grpc.ClientConn) error {
+		return chunk.DeleteRemote(ctx, cc, id)
+	})
+	if err != nil {
+		return fmt.Errorf("no node of site %s deleted chunk %s: %w", site, id, err)
+	}
+	return nil
+}
+
+// relayChunk reads a range of a chunk this site's store lacks from a node
+// at one of sites, for a client that reached this node only (the chunk
+// service's Relay).
+func (n *Node) relayChunk(ctx context.Context, sites []string, id string, off, length uint64) ([]byte, uint64, error) {
+	var errs []error
+	for _, site := range sites {
+		var data []byte
+		var size uint64
+		err := n.atSite(ctx, site, func(ctx context.Context, cc *grpc.ClientConn) (err error) {
+			data, size, err = chunk.GetRemoteRange(ctx, cc, id, off, length)
+			return err
+		})
+		if err == nil {
+			return data, size, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, 0, fmt.Errorf("relay of chunk %s from %v: %w", id, sites, errors.Join(errs...))
+}
+
+// atSite runs f with a connection to each member at site in turn until one
+// succeeds, declaring this node's site as the caller's (so emulated WAN
+// delays and cuts apply); it returns the failures joined, or ErrNotFound
+// when no member is at site.
+func (n *Node) atSite(ctx context.Context, site string, f func(context.Context, *grpc.ClientConn) error) error {
+	ctx = metadata.AppendToOutgoingContext(ctx, "geomds-site", n.cfg.Site)
+	var errs []error
 	for _, m := range n.fsm.Members() {
-		if m.Site != site {
+		if m.Site != site || m.Id == n.id {
 			continue
 		}
 		cc, err := grpc.NewClient(m.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		err = chunk.DeleteRemote(ctx, cc, id)
+		err = f(ctx, cc)
 		cc.Close()
 		if err == nil {
 			return nil
 		}
+		errs = append(errs, fmt.Errorf("%s: %w", m.Name, err))
 	}
-	return fmt.Errorf("no node of site %s deleted chunk %s", site, id)
+	if len(errs) == 0 {
+		return fmt.Errorf("no member at site %s: %w", site, chunk.ErrNotFound)
+	}
+	return errors.Join(errs...)
 }
 
 func (n *Node) confirmChunks(ctx context.Context, ids []string) error {

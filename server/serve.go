@@ -38,7 +38,9 @@ func (n *Node) serve() {
 	pb.RegisterNamespaceServer(n.grpc, n.rpc)
 	pb.RegisterClusterServer(n.grpc, n.rpc)
 	n.tr.Register(n.grpc)
-	chunk.NewService(n.chunks).Register(n.grpc)
+	chunks := chunk.NewService(n.chunks)
+	chunks.Relay = n.relayChunk
+	chunks.Register(n.grpc)
 	n.health = health.NewServer()
 	healthpb.RegisterHealthServer(n.grpc, n.health)
 	reflection.Register(n.grpc)

@@ -140,10 +140,14 @@ func (x *PutChunkReply) GetSite() string {
 }
 
 type GetChunkRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Offset        uint64                 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
-	Length        uint64                 `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"` // 0 = to the end
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Offset uint64                 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	Length uint64                 `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"` // 0 = to the end
+	// The sites that hold the chunk (its ChunkRef's). A node whose own store
+	// lacks the chunk reads it from a node at one of them and relays it, so a
+	// client that reaches only its own site still reads every file.
+	Sites         []string `protobuf:"bytes,4,rep,name=sites,proto3" json:"sites,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -197,6 +201,13 @@ func (x *GetChunkRequest) GetLength() uint64 {
 		return x.Length
 	}
 	return 0
+}
+
+func (x *GetChunkRequest) GetSites() []string {
+	if x != nil {
+		return x.Sites
+	}
+	return nil
 }
 
 // GetChunkReply streams the data. The first message carries the chunk's
@@ -355,11 +366,12 @@ const file_chunk_proto_rawDesc = "" +
 	"\x03sum\x18\x03 \x01(\fR\x03sum\x12\x12\n" +
 	"\x04data\x18\x04 \x01(\fR\x04data\"#\n" +
 	"\rPutChunkReply\x12\x12\n" +
-	"\x04site\x18\x01 \x01(\tR\x04site\"Q\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\"g\n" +
 	"\x0fGetChunkRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x16\n" +
-	"\x06length\x18\x03 \x01(\x04R\x06length\"I\n" +
+	"\x06length\x18\x03 \x01(\x04R\x06length\x12\x14\n" +
+	"\x05sites\x18\x04 \x03(\tR\x05sites\"I\n" +
 	"\rGetChunkReply\x12\x12\n" +
 	"\x04size\x18\x01 \x01(\x04R\x04size\x12\x10\n" +
 	"\x03sum\x18\x02 \x01(\fR\x03sum\x12\x12\n" +

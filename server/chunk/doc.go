@@ -51,7 +51,11 @@
 // is at most MaxChunkSize. Clients send data in messages of at most
 // MessageSize (1 MiB) bytes.
 //
-// Get is a server stream. The first GetChunkReply carries the chunk's size;
+// Get is a server stream. A request may name the sites that hold the chunk
+// (its ChunkRef's); when this site's store lacks it and another site is
+// named, the service reads the range from a node there (Service.Relay) and
+// streams it as if it were local, so a client that reaches only its own
+// site reads every file. The first GetChunkReply carries the chunk's size;
 // every message may carry data, at most MessageSize bytes each, in order.
 // When the request covers the whole chunk (offset 0 and length 0 or length >=
 // size) the reply carries its sum too: in the first message when the store

@@ -43,38 +43,44 @@ func PutRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, data
 // of the range and, when the range is the whole chunk, its sum (sent in
 // the first message or in the last).
 func GetRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, off, length uint64) ([]byte, error) {
+	data, _, err := GetRemoteRange(ctx, cc, id, off, length)
+	return data, err
+}
+
+// GetRemoteRange is GetRemote that also returns the chunk's size.
+func GetRemoteRange(ctx context.Context, cc grpc.ClientConnInterface, id string, off, length uint64) ([]byte, uint64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := pb.NewChunksClient(cc).Get(ctx, &pb.GetChunkRequest{Id: id, Offset: off, Length: length})
 	if err != nil {
-		return nil, fromStatus("get", id, err)
+		return nil, 0, fromStatus("get", id, err)
 	}
 	first, err := stream.Recv()
 	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("get %s: empty reply stream", id)
+		return nil, 0, fmt.Errorf("get %s: empty reply stream", id)
 	}
 	if err != nil {
-		return nil, fromStatus("get", id, err)
+		return nil, 0, fromStatus("get", id, err)
 	}
 	want, err := replyLen(first.GetSize(), off, length)
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", id, err)
+		return nil, 0, fmt.Errorf("get %s: %w", id, err)
 	}
 	data, sum, err := recvData(stream, id, first, want)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if wholeRange(off, length, first.GetSize()) {
 		h, err := chunksum.For(sum)
 		if err != nil {
-			return nil, fmt.Errorf("get %s: %w: %v", id, ErrChecksum, err)
+			return nil, 0, fmt.Errorf("get %s: %w: %v", id, ErrChecksum, err)
 		}
 		h.Write(data)
 		if got := h.Sum(nil); !bytes.Equal(got, sum) {
-			return nil, fmt.Errorf("get %s: %w: got %x, want %x", id, ErrChecksum, got, sum)
+			return nil, 0, fmt.Errorf("get %s: %w: got %x, want %x", id, ErrChecksum, got, sum)
 		}
 	}
-	return data, nil
+	return data, first.GetSize(), nil
 }
 
 // replyLen is how many bytes a Get of [off, off+length) of a chunk of size

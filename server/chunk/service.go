@@ -1,11 +1,13 @@
 package chunk
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 
 	"google.golang.org/grpc"
 
@@ -20,6 +22,10 @@ const MessageSize = 1 << 20
 type Service struct {
 	pb.UnimplementedChunksServer
 	store *Store
+	// Relay, when set, reads [off, off+length) of a chunk this site's store
+	// lacks from a node at one of sites (length 0 = to the end), returning
+	// the bytes and the chunk's size.
+	Relay func(ctx context.Context, sites []string, id string, off, length uint64) ([]byte, uint64, error)
 }
 
 var _ pb.ChunksServer = (*Service)(nil)
@@ -97,6 +103,11 @@ func (v *Service) Get(req *pb.GetChunkRequest, stream pb.Chunks_GetServer) error
 	ctx := stream.Context()
 	id, off, length := req.GetId(), req.GetOffset(), req.GetLength()
 	r, size, err := v.store.open(ctx, id, off, length)
+	if errors.Is(err, ErrNotFound) && v.Relay != nil {
+		if others := otherSites(req.GetSites(), v.store.Site()); len(others) > 0 {
+			return toStatus(v.relay(stream, others, req))
+		}
+	}
 	if err != nil {
 		return toStatus(err)
 	}
@@ -112,6 +123,33 @@ func (v *Service) Get(req *pb.GetChunkRequest, stream pb.Chunks_GetServer) error
 		}
 	}
 	return toStatus(sendData(stream, first, r, h))
+}
+
+// relay streams a range read from another site, in the same format as
+// from the own store; a whole chunk's sum (checked on the way in) is
+// computed again as it is sent, and goes last.
+func (v *Service) relay(stream pb.Chunks_GetServer, sites []string, req *pb.GetChunkRequest) error {
+	off, length := req.GetOffset(), req.GetLength()
+	data, size, err := v.Relay(stream.Context(), sites, req.GetId(), off, length)
+	if err != nil {
+		return err
+	}
+	var h hash.Hash
+	if wholeRange(off, length, size) {
+		h = chunksum.New()
+	}
+	return sendData(stream, &pb.GetChunkReply{Size: size}, bytes.NewReader(data), h)
+}
+
+// otherSites returns sites without own, in order, each once.
+func otherSites(sites []string, own string) []string {
+	var out []string
+	for _, s := range sites {
+		if s != own && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // wholeRange reports whether a request covers the whole chunk, the case in

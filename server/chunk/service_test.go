@@ -2,10 +2,12 @@ package chunk
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -275,5 +277,53 @@ func TestGetRemoteVerifies(t *testing.T) {
 				t.Fatalf("GetRemote = %q, %v; want %v", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRelay: a Get of a chunk the store lacks is relayed from the sites
+// the request names, other than the store's own; without such a site it is
+// NotFound as before.
+func TestRelay(t *testing.T) {
+	s := openStore(t, "mem://")
+	data := randomBytes(23, MessageSize+9)
+	var asked []string
+	v := NewService(s)
+	v.Relay = func(_ context.Context, sites []string, id string, off, length uint64) ([]byte, uint64, error) {
+		asked = sites
+		end := uint64(len(data))
+		if length > 0 {
+			end = min(end, off+length)
+		}
+		return data[off:end], uint64(len(data)), nil
+	}
+	cc := serve(t, v)
+	own := s.Site()
+	for _, sites := range [][]string{nil, {own}} {
+		stream, err := pb.NewChunksClient(cc).Get(testCtx(t), &pb.GetChunkRequest{Id: NewID(), Sites: sites})
+		if err == nil {
+			_, err = stream.Recv()
+		}
+		if status.Code(err) != codes.NotFound {
+			t.Fatalf("sites %v: %v, want NotFound", sites, err)
+		}
+	}
+	if asked != nil {
+		t.Fatalf("relay asked %v without another site", asked)
+	}
+	msgs := rawGet(t, cc, &pb.GetChunkRequest{Id: NewID(), Sites: []string{own, "far", "far"}})
+	var got []byte
+	for _, m := range msgs {
+		got = append(got, m.GetData()...)
+	}
+	last := msgs[len(msgs)-1]
+	if !bytes.Equal(got, data) || !bytes.Equal(last.GetSum(), sumOf(data)) || msgs[0].GetSize() != uint64(len(data)) {
+		t.Fatalf("relayed %d bytes, size %d, last sum %x; want %d bytes and their sum", len(got), msgs[0].GetSize(), last.GetSum(), len(data))
+	}
+	if !slices.Equal(asked, []string{"far"}) {
+		t.Fatalf("relay asked %v, want [far]", asked)
+	}
+	part := rawGet(t, cc, &pb.GetChunkRequest{Id: NewID(), Offset: 5, Length: 10, Sites: []string{"far"}})
+	if len(part) != 1 || !bytes.Equal(part[0].GetData(), data[5:15]) || part[0].GetSum() != nil {
+		t.Fatalf("relayed range: %d messages, want one with data[5:15] and no sum", len(part))
 	}
 }
