@@ -68,13 +68,14 @@ func shardLeader(ctx context.Context, c *client.Client) (string, error) {
 
 // moveResult is the leader-move pause of B6.
 type moveResult struct {
-	From, To       string
+	Writer         string // the writer's site
+	From, To       string // the home before and after
 	Writes, Failed int
 	FirstErr       string
 	PauseMs        float64 // longest gap between consecutive acknowledged writes overlapping the move
 	PauseAtMs      float64 // when that gap began, after set-home was sent
 	NoiseMs        float64 // longest gap outside the move: what the machine does anyway
-	FloorMs        float64 // 2 × RTT(from, to)
+	FloorMs        float64 // 2 × RTT(From, To)
 	LeaderMs       float64 // set-home sent → status names the new leader
 	BeforeP50Ms    float64 // write latency with the leader at from
 	AfterP50Ms     float64 // and at to
@@ -90,11 +91,12 @@ type ack struct {
 // leader shows, so the pause sits between two stretches of steady writes.
 const moveSteady = 2 * time.Second
 
-// measureMove runs a writer at site from, creating files back to back,
-// while set-home moves the home (and so the leader) to site to.
-func measureMove(ctx context.Context, gc *geomdsCluster, admin *client.Client, rtt rttMatrix, from, to string) (moveResult, error) {
-	r := moveResult{From: from, To: to, FloorMs: ms(2 * rtt.between(from, to))}
-	w, err := gc.siteClient(ctx, from, pb.Consistency_STRONG, 0)
+// measureMove runs a writer at site writer, creating files back to back,
+// while set-home moves the home (and so the leader) from homeSite to site
+// to.
+func measureMove(ctx context.Context, gc *geomdsCluster, admin *client.Client, rtt rttMatrix, writer, to string) (moveResult, error) {
+	r := moveResult{Writer: writer, From: homeSite, To: to, FloorMs: ms(2 * rtt.between(homeSite, to))}
+	w, err := gc.siteClient(ctx, writer, pb.Consistency_STRONG, 0)
 	if err != nil {
 		return r, err
 	}

@@ -17,6 +17,7 @@ type wanOptions struct {
 	warmup      int           // untimed ones before each row
 	staleness   time.Duration // MaxStaleness of the STALE client
 	moveTo      string        // where set-home moves the home in the pause test
+	moveWriter  string        // the site of the writer in the pause test
 	etcd        bool          // also measure etcd
 	etcdLeader  bool          // etcd clients talk to the leader instead of their own site's member
 	geomdsSrc   string
@@ -34,6 +35,7 @@ func parseWANOptions(args []string) (wanOptions, error) {
 	fs.IntVar(&o.warmup, "warmup", 5, "untimed operations before each timed series")
 	fs.DurationVar(&o.staleness, "max-staleness", 5*time.Second, "MaxStaleness of the STALE reads")
 	fs.StringVar(&o.moveTo, "move-to", "west", "site set-home moves the home to in the leader-move test")
+	fs.StringVar(&o.moveWriter, "move-writer", homeSite, "site of the writer in the leader-move test")
 	fs.BoolVar(&o.etcd, "etcd", true, "also measure the 3-member etcd behind the same emulated RTTs")
 	fs.BoolVar(&o.etcdLeader, "etcd-to-leader", false, "etcd clients call the leader's member across the WAN instead of their own site's member")
 	fs.StringVar(&o.geomdsSrc, "geomds-src", "..", "root of the geomds module, to build cmd/geomds from")
@@ -59,6 +61,8 @@ func parseWANOptions(args []string) (wanOptions, error) {
 		return o, fmt.Errorf("--ops must be at least 1 and --warmup at least 0")
 	case o.moveTo == homeSite || !slices.Contains(clusterSites, o.moveTo):
 		return o, fmt.Errorf("--move-to %q: want one of %v other than %s", o.moveTo, clusterSites, homeSite)
+	case !slices.Contains(clusterSites, o.moveWriter):
+		return o, fmt.Errorf("--move-writer %q: want one of %v", o.moveWriter, clusterSites)
 	case o.fsyncProbes < 1 || o.rttProbes < 1:
 		return o, fmt.Errorf("--fsync-probes and --rtt-probes must be at least 1")
 	}

@@ -51,7 +51,7 @@ func (rep *wanReport) print() {
 	m := rep.Move
 	fmt.Fprintf(&b, "\nleader move (writer at %s creating back to back; set-home %s): pause %.1f ms (longest gap between acknowledged writes overlapping the move, began %.0f ms after set-home) vs 2×RTT(%s,%s) = %.0f ms; "+
 		"failed writes %d of %d; new leader in status %.0f ms after set-home; create p50 %.1f ms before, %.1f ms after; longest gap outside the move %.1f ms\n",
-		m.From, m.To, m.PauseMs, m.PauseAtMs, m.From, m.To, m.FloorMs, m.Failed, m.Writes+m.Failed, m.LeaderMs, m.BeforeP50Ms, m.AfterP50Ms, m.NoiseMs)
+		m.Writer, m.To, m.PauseMs, m.PauseAtMs, m.From, m.To, m.FloorMs, m.Failed, m.Writes+m.Failed, m.LeaderMs, m.BeforeP50Ms, m.AfterP50Ms, m.NoiseMs)
 	if m.FirstErr != "" {
 		fmt.Fprintf(&b, "- first failed write: %s\n", m.FirstErr)
 	}

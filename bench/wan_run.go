@@ -56,8 +56,8 @@ func runWAN(ctx context.Context, args []string) (err error) {
 			return err
 		}
 	}
-	logf("leader move: writer at %s, set-home %s", homeSite, o.moveTo)
-	if rep.Move, err = measureMove(ctx, w.gc, w.admin, o.rtt, homeSite, o.moveTo); err != nil {
+	logf("leader move: writer at %s, set-home %s", o.moveWriter, o.moveTo)
+	if rep.Move, err = measureMove(ctx, w.gc, w.admin, o.rtt, o.moveWriter, o.moveTo); err != nil {
 		return fmt.Errorf("leader move: %w", err)
 	}
 	if w.we != nil {
