@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
@@ -88,7 +87,7 @@ func (n *Node) relayChunk(ctx context.Context, sites []string, id string, off, l
 	return nil, 0, fmt.Errorf("relay of chunk %s from %v: %w", id, sites, errors.Join(errs...))
 }
 
-// atSite runs f with a connection to each member at site in turn until one
+// atSite runs f with the connection to each member at site in turn until one
 // succeeds, declaring this node's site as the caller's (so emulated WAN
 // delays and cuts apply); it returns the failures joined, or ErrNotFound
 // when no member is at site.
@@ -99,13 +98,10 @@ func (n *Node) atSite(ctx context.Context, site string, f func(context.Context, 
 		if m.Site != site || m.Id == n.id {
 			continue
 		}
-		cc, err := grpc.NewClient(m.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			errs = append(errs, err)
-			continue
+		cc, err := n.peers.get(m.Address)
+		if err == nil {
+			err = f(ctx, cc)
 		}
-		err = f(ctx, cc)
-		cc.Close()
 		if err == nil {
 			return nil
 		}

@@ -60,7 +60,8 @@ type Node struct {
 
 	stopOnce sync.Once
 
-	rtts peerRTT // round trips measured to the other members
+	rtts  peerRTT   // round trips measured to the other members
+	peers peerConns // connections to the other members, as their client
 
 	// book is the registry a joining node was given, used until its own
 	// replicated registry (from the leader's snapshot) knows the members.

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 )
@@ -17,9 +15,8 @@ const probeInterval = 5 * time.Second
 // peerRTT holds the round trips this node measured to the other members,
 // for `geomdsctl status`.
 type peerRTT struct {
-	mu    sync.Mutex
-	rtt   map[string]time.Duration    // by member name; guarded by mu
-	conns map[string]*grpc.ClientConn // by address; used by the prober only
+	mu  sync.Mutex
+	rtt map[string]time.Duration // by member name; guarded by mu
 }
 
 // probePeers measures, every probeInterval, one health check's round trip
@@ -27,12 +24,6 @@ type peerRTT struct {
 // as it would for a client here).
 func (n *Node) probePeers(ctx context.Context) {
 	p := &n.rtts
-	p.conns = map[string]*grpc.ClientConn{}
-	defer func() {
-		for _, cc := range p.conns {
-			cc.Close()
-		}
-	}()
 	ctx = metadata.AppendToOutgoingContext(ctx, "geomds-site", n.cfg.Site)
 	t := time.NewTicker(probeInterval)
 	defer t.Stop()
@@ -42,7 +33,7 @@ func (n *Node) probePeers(ctx context.Context) {
 			if m.Id == n.id {
 				continue
 			}
-			if d, ok := p.probe(ctx, m.Address); ok {
+			if d, ok := n.probe(ctx, m.Address); ok {
 				measured[m.Name] = d
 			}
 		}
@@ -57,14 +48,11 @@ func (n *Node) probePeers(ctx context.Context) {
 	}
 }
 
-func (p *peerRTT) probe(ctx context.Context, addr string) (time.Duration, bool) {
-	cc := p.conns[addr]
-	if cc == nil {
-		var err error
-		if cc, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
-			return 0, false
-		}
-		p.conns[addr] = cc
+// probe times one health check of the member at addr.
+func (n *Node) probe(ctx context.Context, addr string) (time.Duration, bool) {
+	cc, err := n.peers.get(addr)
+	if err != nil {
+		return 0, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

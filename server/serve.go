@@ -192,6 +192,7 @@ func (n *Node) Stop() {
 			n.httpSrv.Close()
 		}
 		n.wg.Wait()
+		n.peers.close()
 		n.closeStores()
 		close(n.done)
 	})
