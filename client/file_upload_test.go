@@ -69,6 +69,16 @@ func (g *putGate) put(ctx context.Context, id string, data []byte) (*pb.ChunkRef
 	return g.real(ctx, id, data)
 }
 
+// gatedFile opens path with flag, its uploads going through a putGate.
+func gatedFile(t *testing.T, ctx context.Context, c *Client, path string, flag int) (*File, *putGate) {
+	t.Helper()
+	f, err := c.OpenFile(ctx, path, flag, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, gate(f)
+}
+
 // gate replaces f's uploads with a putGate's.
 func gate(f *File) *putGate {
 	f.cnt.mu.Lock()
@@ -86,12 +96,8 @@ func testUploadFailsAtSync(t *testing.T, ctx context.Context, east, west *Client
 	if err := east.WriteFile(ctx, "/upfail", old, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := east.OpenFile(ctx, "/upfail", os.O_RDWR, 0) // no O_TRUNC: that commits at open
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, g := gatedFile(t, ctx, east, "/upfail", os.O_RDWR) // no O_TRUNC: that commits at open
 	defer f.Close()
-	g := gate(f)
 	g.failing.Store(true)
 	data := randomBytes(3*ChunkSize+777, 11) // covers old; fewer chunks than uploadDepth: no write waits
 	if n, err := f.WriteAt(data, 0); err != nil || n != len(data) {
@@ -129,11 +135,7 @@ func readsBack(t *testing.T, f *File, got, want []byte) bool {
 // testUploadFailsAtClose: Close reports a failed upload, and the file keeps
 // what was committed before.
 func testUploadFailsAtClose(t *testing.T, ctx context.Context, east, west *Client) {
-	f, err := east.OpenFile(ctx, "/closefail", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := gate(f)
+	f, g := gatedFile(t, ctx, east, "/closefail", os.O_RDWR|os.O_CREATE|os.O_EXCL)
 	g.failing.Store(true)
 	if _, err := f.WriteAt(randomBytes(2*ChunkSize, 12), 0); err != nil {
 		t.Fatal(err)
@@ -146,11 +148,8 @@ func testUploadFailsAtClose(t *testing.T, ctx context.Context, east, west *Clien
 	}
 
 	// Bytes a truncation dropped need no upload: their failure is moot.
-	f, err = east.OpenFile(ctx, "/closefail", os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gate(f).failing.Store(true)
+	f, g = gatedFile(t, ctx, east, "/closefail", os.O_RDWR)
+	g.failing.Store(true)
 	if _, err := f.WriteAt(randomBytes(2*ChunkSize, 13), 0); err != nil {
 		t.Fatal(err)
 	}
@@ -172,12 +171,8 @@ func testUploadFailsAtClose(t *testing.T, ctx context.Context, east, west *Clien
 // upload waits for the oldest, retries it once if it failed, and reports
 // the failure when the retry fails too.
 func testUploadFailsWaitingForRoom(t *testing.T, ctx context.Context, east, west *Client) {
-	f, err := east.OpenFile(ctx, "/roomfail", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, g := gatedFile(t, ctx, east, "/roomfail", os.O_RDWR|os.O_CREATE|os.O_EXCL)
 	defer f.Close()
-	g := gate(f)
 	g.failing.Store(true)
 	var werr error
 	for i := 0; i <= uploadDepth && werr == nil; i++ {
@@ -199,12 +194,8 @@ func testUploadFailsWaitingForRoom(t *testing.T, ctx context.Context, east, west
 // of a chunk on its way (the later write wins), and truncates into it;
 // once the uploads go, Sync commits exactly that.
 func testReadWhileUploading(t *testing.T, ctx context.Context, east, west *Client) {
-	f, err := east.OpenFile(ctx, "/inflight", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, g := gatedFile(t, ctx, east, "/inflight", os.O_RDWR|os.O_CREATE|os.O_EXCL)
 	defer f.Close()
-	g := gate(f)
 	g.held = make(chan struct{})
 	model := randomBytes(2*ChunkSize+ChunkSize/2, 30)
 	if _, err := f.WriteAt(model, 0); err != nil {

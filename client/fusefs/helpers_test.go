@@ -28,9 +28,15 @@ func startCluster(t *testing.T) *servertest.Cluster {
 // (the mount passes each caller's own).
 func newClient(t *testing.T, cl *servertest.Cluster, site string) *client.Client {
 	t.Helper()
+	return newClientExplained(t, cl, site, nil)
+}
+
+// newClientExplained is newClient with each call's Trace sent to explain.
+func newClientExplained(t *testing.T, cl interface{ Endpoints() []string }, site string, explain func(client.Trace)) *client.Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.New(ctx, client.Config{Endpoints: cl.Endpoints(), Site: site, RequestTimeout: 20 * time.Second})
+	c, err := client.New(ctx, client.Config{Endpoints: cl.Endpoints(), Site: site, RequestTimeout: 20 * time.Second, Explain: explain})
 	if err != nil {
 		t.Fatal(err)
 	}

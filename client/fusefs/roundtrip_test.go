@@ -42,20 +42,7 @@ func (rc *rpcCounter) take() map[string]int {
 func countingClient(t *testing.T, cl interface{ Endpoints() []string }, site string) (*client.Client, *rpcCounter) {
 	t.Helper()
 	rc := &rpcCounter{n: map[string]int{}}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := client.New(ctx, client.Config{Endpoints: cl.Endpoints(), Site: site,
-		RequestTimeout: 20 * time.Second, Explain: rc.explain})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = c.CloseSession(ctx)
-		c.Close()
-	})
-	return c, rc
+	return newClientExplained(t, cl, site, rc.explain), rc
 }
 
 // TestRoundTrips checks which kernel requests the mount answers without
