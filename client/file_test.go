@@ -22,14 +22,7 @@ func sumOf(b []byte) []byte { return chunksum.Of(b) }
 // west, north), with a client at east and one at west; each test uses
 // its own paths.
 func TestFiles(t *testing.T) {
-	cl := servertest.Start(t, servertest.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	east, west := siteClient(t, ctx, cl, "east"), siteClient(t, ctx, cl, "west")
-	for _, tc := range []struct {
-		name string
-		fn   func(*testing.T, context.Context, *Client, *Client)
-	}{
+	runTwoSites(t, []twoSiteTest{
 		{"RoundTrip", testFileRoundTrip},
 		{"ChunkPutLocal", testChunkPutLocal},
 		{"CloseToOpen", testFileCloseToOpen},
@@ -37,7 +30,22 @@ func TestFiles(t *testing.T) {
 		{"RandomOps", testFileRandomOps},
 		{"Packing", testFilePacking},
 		{"Errors", testFileErrors},
-	} {
+	})
+}
+
+// twoSiteTest is a subtest given a client at east and one at west.
+type twoSiteTest struct {
+	name string
+	fn   func(t *testing.T, ctx context.Context, east, west *Client)
+}
+
+// runTwoSites runs tests on one 3-node cluster (sites east, west, north).
+func runTwoSites(t *testing.T, tests []twoSiteTest) {
+	cl := servertest.Start(t, servertest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	east, west := siteClient(t, ctx, cl, "east"), siteClient(t, ctx, cl, "west")
+	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, ctx, east, west) })
 	}
 }

@@ -10,10 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
-	"github.com/geomds/geomds/server/servertest"
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
@@ -24,23 +22,14 @@ import (
 // TestDataPath runs the tests of background uploads and read-ahead on one
 // cluster, with a client at east and one at west.
 func TestDataPath(t *testing.T) {
-	cl := servertest.Start(t, servertest.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	east, west := siteClient(t, ctx, cl, "east"), siteClient(t, ctx, cl, "west")
-	for _, tc := range []struct {
-		name string
-		fn   func(*testing.T, context.Context, *Client, *Client)
-	}{
+	runTwoSites(t, []twoSiteTest{
 		{"UploadFailsAtSync", testUploadFailsAtSync},
 		{"UploadFailsAtClose", testUploadFailsAtClose},
 		{"UploadFailsWaitingForRoom", testUploadFailsWaitingForRoom},
 		{"ReadWhileUploading", testReadWhileUploading},
 		{"ReadAhead", testReadAhead},
 		{"ConcurrentReaders", testConcurrentReaders},
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, ctx, east, west) })
-	}
+	})
 }
 
 // putGate stands in for a content's put: it fails while failing is set,
