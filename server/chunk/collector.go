@@ -48,8 +48,9 @@ type Collector struct {
 	// Logger receives pass failures (default slog.Default()).
 	Logger *slog.Logger
 
-	after string // the last ID of the previous pass's page; "" = the start
-	full  bool   // the previous pass's page was full: more may follow
+	// after is the last ID of the previous pass's page when that page was
+	// full (more may follow); "" starts at the head of the queue.
+	after string
 }
 
 // RunOnce makes one pass over the next page of the queue: it deletes its
@@ -62,8 +63,8 @@ func (c *Collector) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("collect: pending: %w", err)
 	}
-	c.after, c.full = "", len(refs) == limit
-	if c.full {
+	c.after = ""
+	if len(refs) == limit {
 		c.after = refs[len(refs)-1].GetId()
 	}
 	done, errs := c.deleteAll(ctx, refs)
@@ -133,7 +134,7 @@ func (c *Collector) Run(ctx context.Context) {
 			log.Warn("chunk collector pass failed", "confirmed", n, "err", err)
 		}
 		wait := orDefault(c.Interval, defaultInterval)
-		if c.full {
+		if c.after != "" {
 			wait = 0 // a full page: more are queued after it
 		}
 		t.Reset(wait)
