@@ -18,32 +18,23 @@ import (
 // collectInterval is the pause between chunk collection passes.
 const collectInterval = 5 * time.Second
 
-// collectChunks runs the chunk garbage collector while this node leads:
-// chunks no file references any more are deleted at every site that holds
-// them, then DropChunks forgets them (the namespace never lets a queued
-// chunk be referenced again, so nothing is deleted while referenced).
+// collectChunks runs the chunk garbage collector; it works while this node
+// leads (the queue looks empty elsewhere): chunks no file references any
+// more are deleted at every site that holds them, then DropChunks forgets
+// them (the namespace never lets a queued chunk be referenced again, so
+// nothing is deleted while referenced).
 func (n *Node) collectChunks(ctx context.Context) {
-	c := &chunk.Collector{Pending: n.pendingChunks, Delete: n.deleteChunk, Confirm: n.confirmChunks, Logger: n.log}
-	t := time.NewTicker(collectInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if !n.IsLeader() {
-			continue
-		}
-		if k, err := c.RunOnce(ctx); err != nil {
-			n.log.Warn("chunk collection", "err", err)
-		} else if k > 0 {
-			n.log.Info("chunks collected", "count", k)
-		}
-	}
+	c := &chunk.Collector{Pending: n.pendingChunks, Delete: n.deleteChunk, Confirm: n.confirmChunks,
+		Interval: collectInterval, Logger: n.log}
+	c.Run(ctx)
 }
 
+// pendingChunks is the collector's view of the deletion queue: the
+// leader's, and nothing on other nodes.
 func (n *Node) pendingChunks(_ context.Context, after string, limit int) ([]*pb.ChunkRef, error) {
+	if !n.IsLeader() {
+		return nil, nil
+	}
 	v, err := n.eng.View(shardID)
 	if err != nil {
 		return nil, err

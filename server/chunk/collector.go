@@ -130,8 +130,11 @@ func (c *Collector) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		n, err := c.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err != nil && ctx.Err() == nil:
 			log.Warn("chunk collector pass failed", "confirmed", n, "err", err)
+		case n > 0:
+			log.Info("chunks collected", "count", n)
 		}
 		wait := orDefault(c.Interval, defaultInterval)
 		if c.after != "" {
