@@ -52,13 +52,6 @@ func (c *Client) transferTimeout(n int) time.Duration {
 	return c.cfg.AttemptTimeout + time.Duration(n>>20)*transferGrace
 }
 
-// putChunk uploads data as a new chunk through the nearest node (the
-// client's own site first) and returns its record, naming the site that
-// stored it.
-func (c *Client) putChunk(ctx context.Context, data []byte) (*pb.ChunkRef, error) {
-	return c.putChunkAs(ctx, newChunkID(), data)
-}
-
 // putChunkAs is putChunk under a given ID (a retry of a failed upload keeps
 // its ID: the layout being built already names it). Put is idempotent per
 // ID, so a failed attempt is retried on the next node.
@@ -129,13 +122,6 @@ func (c *Client) chunkSources(ref *pb.ChunkRef) []*endpoint {
 		return out
 	}
 	return eps
-}
-
-// getChunk reads [off, off+length) of the chunk ref (length 0 = to the
-// end) from the nearest site that holds it, as one slice.
-func (c *Client) getChunk(ctx context.Context, ref *pb.ChunkRef, off, length uint64) ([]byte, error) {
-	data, err := c.getChunkData(ctx, ref, off, length, nil)
-	return data.join(), err
 }
 
 // getChunkData reads [off, off+length) of the chunk ref (length 0 = to the
@@ -376,17 +362,6 @@ func (d chunkData) copyAt(dst []byte, off uint64) int {
 		off = 0
 	}
 	return n
-}
-
-// join returns d as one slice (nil for no bytes).
-func (d chunkData) join() []byte {
-	switch len(d) {
-	case 0:
-		return nil
-	case 1:
-		return d[0]
-	}
-	return bytes.Join(d, nil)
 }
 
 // asError maps a transfer error to an *Error (nil for nil).

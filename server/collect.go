@@ -67,7 +67,7 @@ func (n *Node) relayChunk(ctx context.Context, sites []string, id string, off, l
 		var data []byte
 		var size uint64
 		err := n.atSite(ctx, site, func(ctx context.Context, cc *grpc.ClientConn) (err error) {
-			data, size, err = chunk.GetRemoteRange(ctx, cc, id, off, length)
+			data, size, err = chunk.GetRemote(ctx, cc, id, off, length)
 			return err
 		})
 		if err == nil {

@@ -39,16 +39,11 @@ func PutRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, data
 }
 
 // GetRemote reads [off, off+length) of chunk id from the Chunks service on
-// cc (length 0 = to the end). It checks that the stream carried every byte
-// of the range and, when the range is the whole chunk, its sum (sent in
-// the first message or in the last).
-func GetRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, off, length uint64) ([]byte, error) {
-	data, _, err := GetRemoteRange(ctx, cc, id, off, length)
-	return data, err
-}
-
-// GetRemoteRange is GetRemote that also returns the chunk's size.
-func GetRemoteRange(ctx context.Context, cc grpc.ClientConnInterface, id string, off, length uint64) ([]byte, uint64, error) {
+// cc (length 0 = to the end) and returns the bytes and the chunk's size.
+// It checks that the stream carried every byte of the range and, when the
+// range is the whole chunk, its sum (sent in the first message or in the
+// last).
+func GetRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, off, length uint64) ([]byte, uint64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := pb.NewChunksClient(cc).Get(ctx, &pb.GetChunkRequest{Id: id, Offset: off, Length: length})

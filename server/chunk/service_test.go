@@ -87,7 +87,7 @@ func testRemoteRoundTrip(t *testing.T, s *Store, cc *grpc.ClientConn) {
 		{100, MessageSize * 3, 100, uint64(len(data))},
 		{uint64(len(data)), 0, uint64(len(data)), uint64(len(data))},
 	} {
-		got, err := GetRemote(ctx, cc, id, r.off, r.length)
+		got, _, err := GetRemote(ctx, cc, id, r.off, r.length)
 		if err != nil || !bytes.Equal(got, data[r.from:r.to]) {
 			t.Fatalf("GetRemote(%d, %d) = %d bytes, %v; want data[%d:%d]", r.off, r.length, len(got), err, r.from, r.to)
 		}
@@ -226,7 +226,7 @@ func testRemoteShortPut(t *testing.T, s *Store, cc *grpc.ClientConn) {
 func testRemoteErrors(t *testing.T, s *Store, cc *grpc.ClientConn) {
 	ctx := testCtx(t)
 	id := NewID()
-	_, err := GetRemote(ctx, cc, id, 0, 0)
+	_, _, err := GetRemote(ctx, cc, id, 0, 0)
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("GetRemote of a missing chunk = %v, want ErrNotFound", err)
 	}
@@ -234,7 +234,7 @@ func testRemoteErrors(t *testing.T, s *Store, cc *grpc.ClientConn) {
 	_, err = pb.NewChunksClient(cc).Delete(ctx, &pb.DeleteChunkRequest{Id: "../etc"})
 	wantErrno(t, err, codes.InvalidArgument, "EINVAL")
 	mustPut(t, s, id, []byte("abc"))
-	_, err = GetRemote(ctx, cc, id, 4, 0)
+	_, _, err = GetRemote(ctx, cc, id, 4, 0)
 	if status.Code(err) != codes.InvalidArgument || !errors.Is(err, errRemoteInvalid) {
 		t.Fatalf("GetRemote past the end = %v, want InvalidArgument", err)
 	}
@@ -272,7 +272,7 @@ func TestGetRemoteVerifies(t *testing.T) {
 		{"short range", &lyingServer{data: data[3:6], size: uint64(len(data))}, 3, ErrSize},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := GetRemote(ctx, serve(t, tc.srv), "x", tc.off, 0)
+			got, _, err := GetRemote(ctx, serve(t, tc.srv), "x", tc.off, 0)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("GetRemote = %q, %v; want %v", got, err, tc.want)
 			}

@@ -45,7 +45,7 @@ func TestFileSum(t *testing.T) {
 	if msgs[0].GetSum() != nil || len(last.GetData()) > 0 || !bytes.Equal(last.GetSum(), sumOf(data)) {
 		t.Fatalf("no recorded sum: first message sum %x, last message %d bytes sum %x", msgs[0].GetSum(), len(last.GetData()), last.GetSum())
 	}
-	if got, err := GetRemote(testCtx(t), cc, id, 0, 0); err != nil || !bytes.Equal(got, data) {
+	if got, _, err := GetRemote(testCtx(t), cc, id, 0, 0); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("GetRemote with the sum sent last: %d bytes, %v", len(got), err)
 	}
 
@@ -59,7 +59,7 @@ func TestFileSum(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if _, err := GetRemote(testCtx(t), cc, damaged, 0, 0); !errors.Is(err, ErrChecksum) {
+	if _, _, err := GetRemote(testCtx(t), cc, damaged, 0, 0); !errors.Is(err, ErrChecksum) {
 		t.Fatalf("GetRemote of a chunk damaged at rest = %v, want ErrChecksum", err)
 	}
 }
@@ -97,7 +97,7 @@ func TestLegacySHA256(t *testing.T) {
 	if msgs := rawGet(t, cc, &pb.GetChunkRequest{Id: id}); !bytes.Equal(msgs[0].GetSum(), sha[:]) {
 		t.Fatalf("old xattr: first message sum %x, want %x", msgs[0].GetSum(), sha)
 	}
-	if got, err := GetRemote(testCtx(t), cc, id, 0, 0); err != nil || !bytes.Equal(got, data) {
+	if got, _, err := GetRemote(testCtx(t), cc, id, 0, 0); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("GetRemote of a SHA-256 chunk: %d bytes, %v", len(got), err)
 	}
 
