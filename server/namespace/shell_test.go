@@ -2,7 +2,6 @@ package namespace
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -177,13 +176,4 @@ func (s *shell) resolveIno(p string, follow bool) uint64 {
 		return 1 << 60 // a missing ino: the command reports ENOENT
 	}
 	return a.Ino
-}
-
-func sortedKeys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

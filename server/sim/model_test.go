@@ -128,14 +128,6 @@ func decodeTree(s modelState) *mTree {
 
 var rootEntry = mEntry{ino: 1, dir: true, perm: 0o755}
 
-func (t *mTree) get(p string) (mEntry, bool) {
-	if p == "/" {
-		return rootEntry, true
-	}
-	e, ok := t.names[p]
-	return e, ok
-}
-
 // resolve walks p component by component as the namespace does.
 func (t *mTree) resolve(p string) (mEntry, pb.Errno) {
 	cur, at := rootEntry, ""
