@@ -18,6 +18,7 @@ type options struct {
 	geomdsSrc   string // root of the geomds module (cmd/geomds is built from it)
 	geomdsBin   string // prebuilt geomds binary (skips the build)
 	etcdLeader  bool   // etcd clients talk to the leader only (else all members)
+	shared      bool   // one client object for all benchmark clients, per system
 	keep        bool   // keep the scratch directory (data, logs)
 	fsyncProbes int    // appends timed by the fsync probe
 	rttProbes   int    // round trips timed by the loopback probe
@@ -35,6 +36,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.geomdsSrc, "geomds-src", "..", "root of the geomds module, to build cmd/geomds from")
 	fs.StringVar(&o.geomdsBin, "geomds-bin", "", "use this geomds binary instead of building one")
 	fs.BoolVar(&o.etcdLeader, "etcd-leader-only", true, "etcd clients talk to the leader only, as geomds clients send mutations to it")
+	fs.BoolVar(&o.shared, "shared-client", false, "one client for all benchmark clients (geomds's then batches their concurrent calls; etcd's multiplexes them on one connection)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (data dirs and server logs)")
 	fs.IntVar(&o.fsyncProbes, "fsync-probes", 200, "appends timed by the B0 fsync probe")
 	fs.IntVar(&o.rttProbes, "rtt-probes", 1000, "round trips timed by the B0 loopback probe")

@@ -106,7 +106,7 @@ func (e *env) startGeomds(ctx context.Context, o options) error {
 		return fmt.Errorf("geomds: waiting for a leader: %w", err)
 	}
 	logf("geomds: 3 nodes on %v, leader %s", gc.endpoints, leader)
-	e.systems = append(e.systems, geomdsSystem{cluster: gc})
+	e.systems = append(e.systems, geomdsSystem{cluster: gc, shared: o.shared})
 	return nil
 }
 
@@ -122,7 +122,7 @@ func (e *env) startEtcd(ctx context.Context, o options, self string) error {
 		return fmt.Errorf("etcd: waiting for a leader: %w", err)
 	}
 	logf("etcd: 3 members on %v, leader %s", ec.endpoints, ec.leader)
-	e.systems = append(e.systems, etcdSystem{cluster: ec, leaderOnly: o.etcdLeader})
+	e.systems = append(e.systems, etcdSystem{cluster: ec, leaderOnly: o.etcdLeader, shared: o.shared})
 	return nil
 }
 

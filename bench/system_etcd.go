@@ -13,11 +13,13 @@ import (
 const etcdOpTimeout = 30 * time.Second
 
 // etcdSystem drives the etcd cluster with puts and linearizable gets of
-// distinct keys, one clientv3.Client (own connection) per benchmark client.
+// distinct keys, one clientv3.Client (own connection) per benchmark client,
+// or one for all of them when shared.
 // Values are empty: the peer does the least work a create could need.
 type etcdSystem struct {
 	cluster    *etcdCluster
 	leaderOnly bool
+	shared     bool
 }
 
 type etcdSession struct {
@@ -32,6 +34,10 @@ func (etcdSystem) name() string { return "etcd" }
 func (s etcdSystem) open(ctx context.Context, tag string, n int) (session, error) {
 	es := &etcdSession{tag: tag, clients: make([]*clientv3.Client, n)}
 	for w := range n {
+		if s.shared && w > 0 {
+			es.clients[w] = es.clients[0]
+			continue
+		}
 		c, err := s.cluster.newClient(s.leaderOnly)
 		if err != nil {
 			es.close()
@@ -75,8 +81,8 @@ func (es *etcdSession) stat(ctx context.Context, w, j int) error {
 }
 
 func (es *etcdSession) close() {
-	for _, c := range es.clients {
-		if c != nil {
+	for w, c := range es.clients {
+		if c != nil && (w == 0 || c != es.clients[0]) {
 			c.Close() //nolint:errcheck // the level is over
 		}
 	}

@@ -7,8 +7,12 @@ import (
 )
 
 // geomdsSystem drives a geomds cluster through the Go client, one Client
-// (own connections, own client ID) per benchmark client.
-type geomdsSystem struct{ cluster *geomdsCluster }
+// (own connections, own client ID) per benchmark client, or one Client for
+// all of them when shared (the Client then batches their concurrent calls).
+type geomdsSystem struct {
+	cluster *geomdsCluster
+	shared  bool
+}
 
 type geomdsSession struct {
 	tag     string
@@ -22,6 +26,10 @@ func (geomdsSystem) name() string { return "geomds" }
 func (s geomdsSystem) open(ctx context.Context, tag string, n int) (session, error) {
 	gs := &geomdsSession{tag: tag, clients: make([]*client.Client, n)}
 	for w := range n {
+		if s.shared && w > 0 {
+			gs.clients[w] = gs.clients[0]
+			continue
+		}
 		c, err := s.cluster.newClient(ctx)
 		if err != nil {
 			gs.close()
@@ -52,8 +60,8 @@ func (gs *geomdsSession) stat(ctx context.Context, w, j int) error {
 }
 
 func (gs *geomdsSession) close() {
-	for _, c := range gs.clients {
-		if c != nil {
+	for w, c := range gs.clients {
+		if c != nil && (w == 0 || c != gs.clients[0]) {
 			c.Close() //nolint:errcheck // the level is over
 		}
 	}

@@ -55,8 +55,12 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			c.closeConns()
 			return nil, &Error{Errno: pb.Errno_EINVAL, Op: "dial", Path: addr, Msg: err.Error()}
 		}
+		var ns pb.NamespaceClient = pb.NewNamespaceClient(conn)
+		if !cfg.NoBatching {
+			ns = newBatchingNS(ns)
+		}
 		c.eps = append(c.eps, &endpoint{addr: addr, index: len(c.eps), conn: conn,
-			ns: pb.NewNamespaceClient(conn), cl: pb.NewClusterClient(conn)})
+			ns: ns, cl: pb.NewClusterClient(conn)})
 	}
 	if len(c.eps) == 0 {
 		return nil, &Error{Errno: pb.Errno_EINVAL, Op: "dial", Msg: "no endpoints"}

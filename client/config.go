@@ -23,6 +23,10 @@ type Config struct {
 	// costs at most this much before the next is tried (default
 	// RequestTimeout/3).
 	AttemptTimeout time.Duration
+	// NoBatching sends every call as its own RPC. By default the Mutate,
+	// Lookup and GetAttr calls that goroutines make at the same time to one
+	// node travel together in one Batch RPC (batch.go).
+	NoBatching bool
 	// Explain, if set, is called once per RPC attempt (not for the
 	// background probe) on the calling goroutine.
 	Explain func(Trace)

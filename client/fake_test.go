@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // fakeNode is an in-process Namespace and Cluster server on loopback. Each
@@ -33,7 +34,9 @@ type fakeNode struct {
 	muts    []*pb.Command
 	reads   []*pb.ReadOptions
 	sites   []string // "geomds-site" metadata of every Namespace call
+	batches []int    // items of every Batch asked for
 
+	batching  bool                                            // serve Batch (else Unimplemented, as an older node)
 	onMutate  func(cmd *pb.Command) error                     // nil or a status error
 	onGetAttr func(context.Context, *pb.GetAttrRequest) error // idem
 	onReadDir func(*pb.ReadDirRequest) *pb.ReadDirReply
@@ -107,6 +110,44 @@ func (n *fakeNode) GetAttr(ctx context.Context, req *pb.GetAttrRequest) (*pb.Att
 	defer n.mu.Unlock()
 	applied := n.readLocked(ctx, req.GetRead())
 	return &pb.AttrReply{Meta: n.metaLocked(applied), Attr: &pb.Attr{Ino: 1, Mode: ModeDir | 0o755}}, nil
+}
+
+// Batch serves each item through the node's own handler, all at once.
+func (n *fakeNode) Batch(ctx context.Context, req *pb.BatchRequest) (*pb.BatchReply, error) {
+	n.mu.Lock()
+	n.batches = append(n.batches, len(req.GetItems()))
+	batching := n.batching
+	n.mu.Unlock()
+	if !batching {
+		return nil, status.Error(codes.Unimplemented, "unknown method Batch")
+	}
+	results := make([]*pb.BatchResult, len(req.GetItems()))
+	var wg sync.WaitGroup
+	for i, it := range req.GetItems() {
+		wg.Go(func() {
+			var res *pb.BatchResult
+			var err error
+			switch c := it.GetCall().(type) {
+			case *pb.BatchItem_Mutate:
+				var r *pb.MutateReply
+				r, err = n.Mutate(ctx, c.Mutate)
+				res = &pb.BatchResult{Reply: &pb.BatchResult_Mutate{Mutate: r}}
+			case *pb.BatchItem_GetAttr:
+				var r *pb.AttrReply
+				r, err = n.GetAttr(ctx, c.GetAttr)
+				res = &pb.BatchResult{Reply: &pb.BatchResult_Attr{Attr: r}}
+			default:
+				err = status.Error(codes.Unimplemented, "fake: batch item")
+			}
+			if err != nil {
+				b, _ := proto.Marshal(status.Convert(err).Proto())
+				res = &pb.BatchResult{Reply: &pb.BatchResult_Error{Error: b}}
+			}
+			results[i] = res
+		})
+	}
+	wg.Wait()
+	return &pb.BatchReply{Results: results}, nil
 }
 
 func (n *fakeNode) ReadDir(ctx context.Context, req *pb.ReadDirRequest) (*pb.ReadDirReply, error) {

@@ -1229,6 +1229,294 @@ func (x *GetLayoutReply) GetChunks() []*ChunkRef {
 	return nil
 }
 
+// Batch carries independent calls in one RPC: the Go client coalesces the
+// calls its goroutines make at the same time to the same node. The server
+// handles every item as the call on its own would be handled, concurrently
+// and in no order, and answers each with its reply or its error.
+type BatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*BatchItem           `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchRequest) Reset() {
+	*x = BatchRequest{}
+	mi := &file_api_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchRequest) ProtoMessage() {}
+
+func (x *BatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchRequest.ProtoReflect.Descriptor instead.
+func (*BatchRequest) Descriptor() ([]byte, []int) {
+	return file_api_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *BatchRequest) GetItems() []*BatchItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+type BatchItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Call:
+	//
+	//	*BatchItem_Mutate
+	//	*BatchItem_Lookup
+	//	*BatchItem_GetAttr
+	Call          isBatchItem_Call `protobuf_oneof:"call"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchItem) Reset() {
+	*x = BatchItem{}
+	mi := &file_api_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchItem) ProtoMessage() {}
+
+func (x *BatchItem) ProtoReflect() protoreflect.Message {
+	mi := &file_api_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchItem.ProtoReflect.Descriptor instead.
+func (*BatchItem) Descriptor() ([]byte, []int) {
+	return file_api_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *BatchItem) GetCall() isBatchItem_Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+func (x *BatchItem) GetMutate() *MutateRequest {
+	if x != nil {
+		if x, ok := x.Call.(*BatchItem_Mutate); ok {
+			return x.Mutate
+		}
+	}
+	return nil
+}
+
+func (x *BatchItem) GetLookup() *LookupRequest {
+	if x != nil {
+		if x, ok := x.Call.(*BatchItem_Lookup); ok {
+			return x.Lookup
+		}
+	}
+	return nil
+}
+
+func (x *BatchItem) GetGetAttr() *GetAttrRequest {
+	if x != nil {
+		if x, ok := x.Call.(*BatchItem_GetAttr); ok {
+			return x.GetAttr
+		}
+	}
+	return nil
+}
+
+type isBatchItem_Call interface {
+	isBatchItem_Call()
+}
+
+type BatchItem_Mutate struct {
+	Mutate *MutateRequest `protobuf:"bytes,1,opt,name=mutate,proto3,oneof"`
+}
+
+type BatchItem_Lookup struct {
+	Lookup *LookupRequest `protobuf:"bytes,2,opt,name=lookup,proto3,oneof"`
+}
+
+type BatchItem_GetAttr struct {
+	GetAttr *GetAttrRequest `protobuf:"bytes,3,opt,name=get_attr,json=getAttr,proto3,oneof"`
+}
+
+func (*BatchItem_Mutate) isBatchItem_Call() {}
+
+func (*BatchItem_Lookup) isBatchItem_Call() {}
+
+func (*BatchItem_GetAttr) isBatchItem_Call() {}
+
+type BatchReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*BatchResult         `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchReply) Reset() {
+	*x = BatchReply{}
+	mi := &file_api_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchReply) ProtoMessage() {}
+
+func (x *BatchReply) ProtoReflect() protoreflect.Message {
+	mi := &file_api_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchReply.ProtoReflect.Descriptor instead.
+func (*BatchReply) Descriptor() ([]byte, []int) {
+	return file_api_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *BatchReply) GetResults() []*BatchResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+type BatchResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Reply:
+	//
+	//	*BatchResult_Mutate
+	//	*BatchResult_Attr
+	//	*BatchResult_Error
+	Reply         isBatchResult_Reply `protobuf_oneof:"reply"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchResult) Reset() {
+	*x = BatchResult{}
+	mi := &file_api_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchResult) ProtoMessage() {}
+
+func (x *BatchResult) ProtoReflect() protoreflect.Message {
+	mi := &file_api_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchResult.ProtoReflect.Descriptor instead.
+func (*BatchResult) Descriptor() ([]byte, []int) {
+	return file_api_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *BatchResult) GetReply() isBatchResult_Reply {
+	if x != nil {
+		return x.Reply
+	}
+	return nil
+}
+
+func (x *BatchResult) GetMutate() *MutateReply {
+	if x != nil {
+		if x, ok := x.Reply.(*BatchResult_Mutate); ok {
+			return x.Mutate
+		}
+	}
+	return nil
+}
+
+func (x *BatchResult) GetAttr() *AttrReply {
+	if x != nil {
+		if x, ok := x.Reply.(*BatchResult_Attr); ok {
+			return x.Attr
+		}
+	}
+	return nil
+}
+
+func (x *BatchResult) GetError() []byte {
+	if x != nil {
+		if x, ok := x.Reply.(*BatchResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isBatchResult_Reply interface {
+	isBatchResult_Reply()
+}
+
+type BatchResult_Mutate struct {
+	Mutate *MutateReply `protobuf:"bytes,1,opt,name=mutate,proto3,oneof"`
+}
+
+type BatchResult_Attr struct {
+	Attr *AttrReply `protobuf:"bytes,2,opt,name=attr,proto3,oneof"` // of a Lookup or a GetAttr
+}
+
+type BatchResult_Error struct {
+	Error []byte `protobuf:"bytes,3,opt,name=error,proto3,oneof"` // the item failed: its google.rpc.Status, marshalled
+}
+
+func (*BatchResult_Mutate) isBatchResult_Reply() {}
+
+func (*BatchResult_Attr) isBatchResult_Reply() {}
+
+func (*BatchResult_Error) isBatchResult_Reply() {}
+
 type Member struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1242,7 +1530,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_api_proto_msgTypes[18]
+	mi := &file_api_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1542,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[18]
+	mi := &file_api_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1555,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{18}
+	return file_api_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Member) GetId() uint64 {
@@ -1318,7 +1606,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_api_proto_msgTypes[19]
+	mi := &file_api_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1618,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[19]
+	mi := &file_api_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1631,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{19}
+	return file_api_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReplicaStatus) GetName() string {
@@ -1395,7 +1683,7 @@ type ShardStatus struct {
 
 func (x *ShardStatus) Reset() {
 	*x = ShardStatus{}
-	mi := &file_api_proto_msgTypes[20]
+	mi := &file_api_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1695,7 @@ func (x *ShardStatus) String() string {
 func (*ShardStatus) ProtoMessage() {}
 
 func (x *ShardStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[20]
+	mi := &file_api_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1420,7 +1708,7 @@ func (x *ShardStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardStatus.ProtoReflect.Descriptor instead.
 func (*ShardStatus) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{20}
+	return file_api_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ShardStatus) GetId() uint64 {
@@ -1485,7 +1773,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_api_proto_msgTypes[21]
+	mi := &file_api_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1497,7 +1785,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[21]
+	mi := &file_api_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1510,7 +1798,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{21}
+	return file_api_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *NodeStatus) GetName() string {
@@ -1592,7 +1880,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_api_proto_msgTypes[22]
+	mi := &file_api_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1604,7 +1892,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[22]
+	mi := &file_api_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1617,7 +1905,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{22}
+	return file_api_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StatusRequest) GetLocal() bool {
@@ -1638,7 +1926,7 @@ type StatusReply struct {
 
 func (x *StatusReply) Reset() {
 	*x = StatusReply{}
-	mi := &file_api_proto_msgTypes[23]
+	mi := &file_api_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1650,7 +1938,7 @@ func (x *StatusReply) String() string {
 func (*StatusReply) ProtoMessage() {}
 
 func (x *StatusReply) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[23]
+	mi := &file_api_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1663,7 +1951,7 @@ func (x *StatusReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReply.ProtoReflect.Descriptor instead.
 func (*StatusReply) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{23}
+	return file_api_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StatusReply) GetMeta() *ReplyMeta {
@@ -1695,7 +1983,7 @@ type MemberListRequest struct {
 
 func (x *MemberListRequest) Reset() {
 	*x = MemberListRequest{}
-	mi := &file_api_proto_msgTypes[24]
+	mi := &file_api_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1707,7 +1995,7 @@ func (x *MemberListRequest) String() string {
 func (*MemberListRequest) ProtoMessage() {}
 
 func (x *MemberListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[24]
+	mi := &file_api_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1720,7 +2008,7 @@ func (x *MemberListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberListRequest.ProtoReflect.Descriptor instead.
 func (*MemberListRequest) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{24}
+	return file_api_proto_rawDescGZIP(), []int{28}
 }
 
 type MemberListReply struct {
@@ -1732,7 +2020,7 @@ type MemberListReply struct {
 
 func (x *MemberListReply) Reset() {
 	*x = MemberListReply{}
-	mi := &file_api_proto_msgTypes[25]
+	mi := &file_api_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1744,7 +2032,7 @@ func (x *MemberListReply) String() string {
 func (*MemberListReply) ProtoMessage() {}
 
 func (x *MemberListReply) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[25]
+	mi := &file_api_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1757,7 +2045,7 @@ func (x *MemberListReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberListReply.ProtoReflect.Descriptor instead.
 func (*MemberListReply) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{25}
+	return file_api_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MemberListReply) GetMembers() []*Member {
@@ -1779,7 +2067,7 @@ type AddMemberRequest struct {
 
 func (x *AddMemberRequest) Reset() {
 	*x = AddMemberRequest{}
-	mi := &file_api_proto_msgTypes[26]
+	mi := &file_api_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1791,7 +2079,7 @@ func (x *AddMemberRequest) String() string {
 func (*AddMemberRequest) ProtoMessage() {}
 
 func (x *AddMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[26]
+	mi := &file_api_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1804,7 +2092,7 @@ func (x *AddMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddMemberRequest.ProtoReflect.Descriptor instead.
 func (*AddMemberRequest) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{26}
+	return file_api_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AddMemberRequest) GetName() string {
@@ -1845,7 +2133,7 @@ type AddMemberReply struct {
 
 func (x *AddMemberReply) Reset() {
 	*x = AddMemberReply{}
-	mi := &file_api_proto_msgTypes[27]
+	mi := &file_api_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1857,7 +2145,7 @@ func (x *AddMemberReply) String() string {
 func (*AddMemberReply) ProtoMessage() {}
 
 func (x *AddMemberReply) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[27]
+	mi := &file_api_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1870,7 +2158,7 @@ func (x *AddMemberReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddMemberReply.ProtoReflect.Descriptor instead.
 func (*AddMemberReply) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{27}
+	return file_api_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AddMemberReply) GetMember() *Member {
@@ -1897,7 +2185,7 @@ type MemberRequest struct {
 
 func (x *MemberRequest) Reset() {
 	*x = MemberRequest{}
-	mi := &file_api_proto_msgTypes[28]
+	mi := &file_api_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1909,7 +2197,7 @@ func (x *MemberRequest) String() string {
 func (*MemberRequest) ProtoMessage() {}
 
 func (x *MemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[28]
+	mi := &file_api_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1922,7 +2210,7 @@ func (x *MemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberRequest.ProtoReflect.Descriptor instead.
 func (*MemberRequest) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{28}
+	return file_api_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *MemberRequest) GetName() string {
@@ -1948,7 +2236,7 @@ type MemberReply struct {
 
 func (x *MemberReply) Reset() {
 	*x = MemberReply{}
-	mi := &file_api_proto_msgTypes[29]
+	mi := &file_api_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1960,7 +2248,7 @@ func (x *MemberReply) String() string {
 func (*MemberReply) ProtoMessage() {}
 
 func (x *MemberReply) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[29]
+	mi := &file_api_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +2261,7 @@ func (x *MemberReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberReply.ProtoReflect.Descriptor instead.
 func (*MemberReply) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{29}
+	return file_api_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *MemberReply) GetMembers() []*Member {
@@ -1993,7 +2281,7 @@ type TransferLeaderRequest struct {
 
 func (x *TransferLeaderRequest) Reset() {
 	*x = TransferLeaderRequest{}
-	mi := &file_api_proto_msgTypes[30]
+	mi := &file_api_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2293,7 @@ func (x *TransferLeaderRequest) String() string {
 func (*TransferLeaderRequest) ProtoMessage() {}
 
 func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[30]
+	mi := &file_api_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2306,7 @@ func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeaderRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeaderRequest) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{30}
+	return file_api_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TransferLeaderRequest) GetShard() uint64 {
@@ -2044,7 +2332,7 @@ type TransferLeaderReply struct {
 
 func (x *TransferLeaderReply) Reset() {
 	*x = TransferLeaderReply{}
-	mi := &file_api_proto_msgTypes[31]
+	mi := &file_api_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2344,7 @@ func (x *TransferLeaderReply) String() string {
 func (*TransferLeaderReply) ProtoMessage() {}
 
 func (x *TransferLeaderReply) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[31]
+	mi := &file_api_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2357,7 @@ func (x *TransferLeaderReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeaderReply.ProtoReflect.Descriptor instead.
 func (*TransferLeaderReply) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{31}
+	return file_api_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *TransferLeaderReply) GetLeader() string {
@@ -2088,7 +2376,7 @@ type SnapshotRequest struct {
 
 func (x *SnapshotRequest) Reset() {
 	*x = SnapshotRequest{}
-	mi := &file_api_proto_msgTypes[32]
+	mi := &file_api_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2100,7 +2388,7 @@ func (x *SnapshotRequest) String() string {
 func (*SnapshotRequest) ProtoMessage() {}
 
 func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[32]
+	mi := &file_api_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2113,7 +2401,7 @@ func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRequest.ProtoReflect.Descriptor instead.
 func (*SnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{32}
+	return file_api_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SnapshotRequest) GetShard() uint64 {
@@ -2138,7 +2426,7 @@ type SnapshotData struct {
 
 func (x *SnapshotData) Reset() {
 	*x = SnapshotData{}
-	mi := &file_api_proto_msgTypes[33]
+	mi := &file_api_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2150,7 +2438,7 @@ func (x *SnapshotData) String() string {
 func (*SnapshotData) ProtoMessage() {}
 
 func (x *SnapshotData) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[33]
+	mi := &file_api_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2163,7 +2451,7 @@ func (x *SnapshotData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotData.ProtoReflect.Descriptor instead.
 func (*SnapshotData) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{33}
+	return file_api_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SnapshotData) GetIndex() uint64 {
@@ -2204,7 +2492,7 @@ type CheckRequest struct {
 
 func (x *CheckRequest) Reset() {
 	*x = CheckRequest{}
-	mi := &file_api_proto_msgTypes[34]
+	mi := &file_api_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2504,7 @@ func (x *CheckRequest) String() string {
 func (*CheckRequest) ProtoMessage() {}
 
 func (x *CheckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[34]
+	mi := &file_api_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2517,7 @@ func (x *CheckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckRequest.ProtoReflect.Descriptor instead.
 func (*CheckRequest) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{34}
+	return file_api_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CheckRequest) GetShard() uint64 {
@@ -2251,7 +2539,7 @@ type CheckReply struct {
 
 func (x *CheckReply) Reset() {
 	*x = CheckReply{}
-	mi := &file_api_proto_msgTypes[35]
+	mi := &file_api_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2263,7 +2551,7 @@ func (x *CheckReply) String() string {
 func (*CheckReply) ProtoMessage() {}
 
 func (x *CheckReply) ProtoReflect() protoreflect.Message {
-	mi := &file_api_proto_msgTypes[35]
+	mi := &file_api_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2276,7 +2564,7 @@ func (x *CheckReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReply.ProtoReflect.Descriptor instead.
 func (*CheckReply) Descriptor() ([]byte, []int) {
-	return file_api_proto_rawDescGZIP(), []int{35}
+	return file_api_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CheckReply) GetNode() string {
@@ -2395,7 +2683,22 @@ const file_api_proto_rawDesc = "" +
 	"\x04meta\x18\x01 \x01(\v2\x11.geomds.ReplyMetaR\x04meta\x12 \n" +
 	"\x04attr\x18\x02 \x01(\v2\f.geomds.AttrR\x04attr\x12(\n" +
 	"\aextents\x18\x03 \x03(\v2\x0e.geomds.ExtentR\aextents\x12(\n" +
-	"\x06chunks\x18\x04 \x03(\v2\x10.geomds.ChunkRefR\x06chunks\"t\n" +
+	"\x06chunks\x18\x04 \x03(\v2\x10.geomds.ChunkRefR\x06chunks\"7\n" +
+	"\fBatchRequest\x12'\n" +
+	"\x05items\x18\x01 \x03(\v2\x11.geomds.BatchItemR\x05items\"\xaa\x01\n" +
+	"\tBatchItem\x12/\n" +
+	"\x06mutate\x18\x01 \x01(\v2\x15.geomds.MutateRequestH\x00R\x06mutate\x12/\n" +
+	"\x06lookup\x18\x02 \x01(\v2\x15.geomds.LookupRequestH\x00R\x06lookup\x123\n" +
+	"\bget_attr\x18\x03 \x01(\v2\x16.geomds.GetAttrRequestH\x00R\agetAttrB\x06\n" +
+	"\x04call\";\n" +
+	"\n" +
+	"BatchReply\x12-\n" +
+	"\aresults\x18\x01 \x03(\v2\x13.geomds.BatchResultR\aresults\"\x86\x01\n" +
+	"\vBatchResult\x12-\n" +
+	"\x06mutate\x18\x01 \x01(\v2\x13.geomds.MutateReplyH\x00R\x06mutate\x12'\n" +
+	"\x04attr\x18\x02 \x01(\v2\x11.geomds.AttrReplyH\x00R\x04attr\x12\x16\n" +
+	"\x05error\x18\x03 \x01(\fH\x00R\x05errorB\a\n" +
+	"\x05reply\"t\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -2480,9 +2783,10 @@ const file_api_proto_rawDesc = "" +
 	"\n" +
 	"\x06STRONG\x10\x00\x12\v\n" +
 	"\aSESSION\x10\x01\x12\t\n" +
-	"\x05STALE\x10\x022\x82\x04\n" +
+	"\x05STALE\x10\x022\xb5\x04\n" +
 	"\tNamespace\x124\n" +
-	"\x06Mutate\x12\x15.geomds.MutateRequest\x1a\x13.geomds.MutateReply\x122\n" +
+	"\x06Mutate\x12\x15.geomds.MutateRequest\x1a\x13.geomds.MutateReply\x121\n" +
+	"\x05Batch\x12\x14.geomds.BatchRequest\x1a\x12.geomds.BatchReply\x122\n" +
 	"\x06Lookup\x12\x15.geomds.LookupRequest\x1a\x11.geomds.AttrReply\x124\n" +
 	"\aGetAttr\x12\x16.geomds.GetAttrRequest\x1a\x11.geomds.AttrReply\x127\n" +
 	"\aReadDir\x12\x16.geomds.ReadDirRequest\x1a\x14.geomds.ReadDirReply\x12:\n" +
@@ -2515,7 +2819,7 @@ func file_api_proto_rawDescGZIP() []byte {
 }
 
 var file_api_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_api_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_api_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_api_proto_goTypes = []any{
 	(Consistency)(0),              // 0: geomds.Consistency
 	(*ReadOptions)(nil),           // 1: geomds.ReadOptions
@@ -2536,44 +2840,48 @@ var file_api_proto_goTypes = []any{
 	(*StatFsReply)(nil),           // 16: geomds.StatFsReply
 	(*GetLayoutRequest)(nil),      // 17: geomds.GetLayoutRequest
 	(*GetLayoutReply)(nil),        // 18: geomds.GetLayoutReply
-	(*Member)(nil),                // 19: geomds.Member
-	(*ReplicaStatus)(nil),         // 20: geomds.ReplicaStatus
-	(*ShardStatus)(nil),           // 21: geomds.ShardStatus
-	(*NodeStatus)(nil),            // 22: geomds.NodeStatus
-	(*StatusRequest)(nil),         // 23: geomds.StatusRequest
-	(*StatusReply)(nil),           // 24: geomds.StatusReply
-	(*MemberListRequest)(nil),     // 25: geomds.MemberListRequest
-	(*MemberListReply)(nil),       // 26: geomds.MemberListReply
-	(*AddMemberRequest)(nil),      // 27: geomds.AddMemberRequest
-	(*AddMemberReply)(nil),        // 28: geomds.AddMemberReply
-	(*MemberRequest)(nil),         // 29: geomds.MemberRequest
-	(*MemberReply)(nil),           // 30: geomds.MemberReply
-	(*TransferLeaderRequest)(nil), // 31: geomds.TransferLeaderRequest
-	(*TransferLeaderReply)(nil),   // 32: geomds.TransferLeaderReply
-	(*SnapshotRequest)(nil),       // 33: geomds.SnapshotRequest
-	(*SnapshotData)(nil),          // 34: geomds.SnapshotData
-	(*CheckRequest)(nil),          // 35: geomds.CheckRequest
-	(*CheckReply)(nil),            // 36: geomds.CheckReply
-	nil,                           // 37: geomds.NodeStatus.PeerRttNsEntry
-	(*Creds)(nil),                 // 38: geomds.Creds
-	(*Command)(nil),               // 39: geomds.Command
-	(*Result)(nil),                // 40: geomds.Result
-	(*Attr)(nil),                  // 41: geomds.Attr
-	(*Extent)(nil),                // 42: geomds.Extent
-	(*ChunkRef)(nil),              // 43: geomds.ChunkRef
+	(*BatchRequest)(nil),          // 19: geomds.BatchRequest
+	(*BatchItem)(nil),             // 20: geomds.BatchItem
+	(*BatchReply)(nil),            // 21: geomds.BatchReply
+	(*BatchResult)(nil),           // 22: geomds.BatchResult
+	(*Member)(nil),                // 23: geomds.Member
+	(*ReplicaStatus)(nil),         // 24: geomds.ReplicaStatus
+	(*ShardStatus)(nil),           // 25: geomds.ShardStatus
+	(*NodeStatus)(nil),            // 26: geomds.NodeStatus
+	(*StatusRequest)(nil),         // 27: geomds.StatusRequest
+	(*StatusReply)(nil),           // 28: geomds.StatusReply
+	(*MemberListRequest)(nil),     // 29: geomds.MemberListRequest
+	(*MemberListReply)(nil),       // 30: geomds.MemberListReply
+	(*AddMemberRequest)(nil),      // 31: geomds.AddMemberRequest
+	(*AddMemberReply)(nil),        // 32: geomds.AddMemberReply
+	(*MemberRequest)(nil),         // 33: geomds.MemberRequest
+	(*MemberReply)(nil),           // 34: geomds.MemberReply
+	(*TransferLeaderRequest)(nil), // 35: geomds.TransferLeaderRequest
+	(*TransferLeaderReply)(nil),   // 36: geomds.TransferLeaderReply
+	(*SnapshotRequest)(nil),       // 37: geomds.SnapshotRequest
+	(*SnapshotData)(nil),          // 38: geomds.SnapshotData
+	(*CheckRequest)(nil),          // 39: geomds.CheckRequest
+	(*CheckReply)(nil),            // 40: geomds.CheckReply
+	nil,                           // 41: geomds.NodeStatus.PeerRttNsEntry
+	(*Creds)(nil),                 // 42: geomds.Creds
+	(*Command)(nil),               // 43: geomds.Command
+	(*Result)(nil),                // 44: geomds.Result
+	(*Attr)(nil),                  // 45: geomds.Attr
+	(*Extent)(nil),                // 46: geomds.Extent
+	(*ChunkRef)(nil),              // 47: geomds.ChunkRef
 }
 var file_api_proto_depIdxs = []int32{
 	0,  // 0: geomds.ReadOptions.consistency:type_name -> geomds.Consistency
-	38, // 1: geomds.ReadOptions.creds:type_name -> geomds.Creds
+	42, // 1: geomds.ReadOptions.creds:type_name -> geomds.Creds
 	0,  // 2: geomds.ReplyMeta.consistency:type_name -> geomds.Consistency
-	39, // 3: geomds.MutateRequest.command:type_name -> geomds.Command
+	43, // 3: geomds.MutateRequest.command:type_name -> geomds.Command
 	2,  // 4: geomds.MutateReply.meta:type_name -> geomds.ReplyMeta
-	40, // 5: geomds.MutateReply.result:type_name -> geomds.Result
+	44, // 5: geomds.MutateReply.result:type_name -> geomds.Result
 	1,  // 6: geomds.LookupRequest.read:type_name -> geomds.ReadOptions
 	1,  // 7: geomds.GetAttrRequest.read:type_name -> geomds.ReadOptions
 	2,  // 8: geomds.AttrReply.meta:type_name -> geomds.ReplyMeta
-	41, // 9: geomds.AttrReply.attr:type_name -> geomds.Attr
-	41, // 10: geomds.DirEntry.attr:type_name -> geomds.Attr
+	45, // 9: geomds.AttrReply.attr:type_name -> geomds.Attr
+	45, // 10: geomds.DirEntry.attr:type_name -> geomds.Attr
 	1,  // 11: geomds.ReadDirRequest.read:type_name -> geomds.ReadOptions
 	2,  // 12: geomds.ReadDirReply.meta:type_name -> geomds.ReplyMeta
 	8,  // 13: geomds.ReadDirReply.entries:type_name -> geomds.DirEntry
@@ -2585,57 +2893,66 @@ var file_api_proto_depIdxs = []int32{
 	2,  // 19: geomds.StatFsReply.meta:type_name -> geomds.ReplyMeta
 	1,  // 20: geomds.GetLayoutRequest.read:type_name -> geomds.ReadOptions
 	2,  // 21: geomds.GetLayoutReply.meta:type_name -> geomds.ReplyMeta
-	41, // 22: geomds.GetLayoutReply.attr:type_name -> geomds.Attr
-	42, // 23: geomds.GetLayoutReply.extents:type_name -> geomds.Extent
-	43, // 24: geomds.GetLayoutReply.chunks:type_name -> geomds.ChunkRef
-	20, // 25: geomds.ShardStatus.replicas:type_name -> geomds.ReplicaStatus
-	37, // 26: geomds.NodeStatus.peer_rtt_ns:type_name -> geomds.NodeStatus.PeerRttNsEntry
-	2,  // 27: geomds.StatusReply.meta:type_name -> geomds.ReplyMeta
-	22, // 28: geomds.StatusReply.nodes:type_name -> geomds.NodeStatus
-	21, // 29: geomds.StatusReply.shards:type_name -> geomds.ShardStatus
-	19, // 30: geomds.MemberListReply.members:type_name -> geomds.Member
-	19, // 31: geomds.AddMemberReply.member:type_name -> geomds.Member
-	19, // 32: geomds.AddMemberReply.members:type_name -> geomds.Member
-	19, // 33: geomds.MemberReply.members:type_name -> geomds.Member
-	3,  // 34: geomds.Namespace.Mutate:input_type -> geomds.MutateRequest
-	5,  // 35: geomds.Namespace.Lookup:input_type -> geomds.LookupRequest
-	6,  // 36: geomds.Namespace.GetAttr:input_type -> geomds.GetAttrRequest
-	9,  // 37: geomds.Namespace.ReadDir:input_type -> geomds.ReadDirRequest
-	11, // 38: geomds.Namespace.ReadLink:input_type -> geomds.ReadLinkRequest
-	13, // 39: geomds.Namespace.GetXattr:input_type -> geomds.XattrRequest
-	13, // 40: geomds.Namespace.ListXattr:input_type -> geomds.XattrRequest
-	15, // 41: geomds.Namespace.StatFs:input_type -> geomds.StatFsRequest
-	17, // 42: geomds.Namespace.GetLayout:input_type -> geomds.GetLayoutRequest
-	35, // 43: geomds.Cluster.Check:input_type -> geomds.CheckRequest
-	33, // 44: geomds.Cluster.Snapshot:input_type -> geomds.SnapshotRequest
-	23, // 45: geomds.Cluster.Status:input_type -> geomds.StatusRequest
-	25, // 46: geomds.Cluster.MemberList:input_type -> geomds.MemberListRequest
-	27, // 47: geomds.Cluster.AddMember:input_type -> geomds.AddMemberRequest
-	29, // 48: geomds.Cluster.RemoveMember:input_type -> geomds.MemberRequest
-	29, // 49: geomds.Cluster.PromoteMember:input_type -> geomds.MemberRequest
-	31, // 50: geomds.Cluster.TransferLeader:input_type -> geomds.TransferLeaderRequest
-	4,  // 51: geomds.Namespace.Mutate:output_type -> geomds.MutateReply
-	7,  // 52: geomds.Namespace.Lookup:output_type -> geomds.AttrReply
-	7,  // 53: geomds.Namespace.GetAttr:output_type -> geomds.AttrReply
-	10, // 54: geomds.Namespace.ReadDir:output_type -> geomds.ReadDirReply
-	12, // 55: geomds.Namespace.ReadLink:output_type -> geomds.ReadLinkReply
-	14, // 56: geomds.Namespace.GetXattr:output_type -> geomds.XattrReply
-	14, // 57: geomds.Namespace.ListXattr:output_type -> geomds.XattrReply
-	16, // 58: geomds.Namespace.StatFs:output_type -> geomds.StatFsReply
-	18, // 59: geomds.Namespace.GetLayout:output_type -> geomds.GetLayoutReply
-	36, // 60: geomds.Cluster.Check:output_type -> geomds.CheckReply
-	34, // 61: geomds.Cluster.Snapshot:output_type -> geomds.SnapshotData
-	24, // 62: geomds.Cluster.Status:output_type -> geomds.StatusReply
-	26, // 63: geomds.Cluster.MemberList:output_type -> geomds.MemberListReply
-	28, // 64: geomds.Cluster.AddMember:output_type -> geomds.AddMemberReply
-	30, // 65: geomds.Cluster.RemoveMember:output_type -> geomds.MemberReply
-	30, // 66: geomds.Cluster.PromoteMember:output_type -> geomds.MemberReply
-	32, // 67: geomds.Cluster.TransferLeader:output_type -> geomds.TransferLeaderReply
-	51, // [51:68] is the sub-list for method output_type
-	34, // [34:51] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	45, // 22: geomds.GetLayoutReply.attr:type_name -> geomds.Attr
+	46, // 23: geomds.GetLayoutReply.extents:type_name -> geomds.Extent
+	47, // 24: geomds.GetLayoutReply.chunks:type_name -> geomds.ChunkRef
+	20, // 25: geomds.BatchRequest.items:type_name -> geomds.BatchItem
+	3,  // 26: geomds.BatchItem.mutate:type_name -> geomds.MutateRequest
+	5,  // 27: geomds.BatchItem.lookup:type_name -> geomds.LookupRequest
+	6,  // 28: geomds.BatchItem.get_attr:type_name -> geomds.GetAttrRequest
+	22, // 29: geomds.BatchReply.results:type_name -> geomds.BatchResult
+	4,  // 30: geomds.BatchResult.mutate:type_name -> geomds.MutateReply
+	7,  // 31: geomds.BatchResult.attr:type_name -> geomds.AttrReply
+	24, // 32: geomds.ShardStatus.replicas:type_name -> geomds.ReplicaStatus
+	41, // 33: geomds.NodeStatus.peer_rtt_ns:type_name -> geomds.NodeStatus.PeerRttNsEntry
+	2,  // 34: geomds.StatusReply.meta:type_name -> geomds.ReplyMeta
+	26, // 35: geomds.StatusReply.nodes:type_name -> geomds.NodeStatus
+	25, // 36: geomds.StatusReply.shards:type_name -> geomds.ShardStatus
+	23, // 37: geomds.MemberListReply.members:type_name -> geomds.Member
+	23, // 38: geomds.AddMemberReply.member:type_name -> geomds.Member
+	23, // 39: geomds.AddMemberReply.members:type_name -> geomds.Member
+	23, // 40: geomds.MemberReply.members:type_name -> geomds.Member
+	3,  // 41: geomds.Namespace.Mutate:input_type -> geomds.MutateRequest
+	19, // 42: geomds.Namespace.Batch:input_type -> geomds.BatchRequest
+	5,  // 43: geomds.Namespace.Lookup:input_type -> geomds.LookupRequest
+	6,  // 44: geomds.Namespace.GetAttr:input_type -> geomds.GetAttrRequest
+	9,  // 45: geomds.Namespace.ReadDir:input_type -> geomds.ReadDirRequest
+	11, // 46: geomds.Namespace.ReadLink:input_type -> geomds.ReadLinkRequest
+	13, // 47: geomds.Namespace.GetXattr:input_type -> geomds.XattrRequest
+	13, // 48: geomds.Namespace.ListXattr:input_type -> geomds.XattrRequest
+	15, // 49: geomds.Namespace.StatFs:input_type -> geomds.StatFsRequest
+	17, // 50: geomds.Namespace.GetLayout:input_type -> geomds.GetLayoutRequest
+	39, // 51: geomds.Cluster.Check:input_type -> geomds.CheckRequest
+	37, // 52: geomds.Cluster.Snapshot:input_type -> geomds.SnapshotRequest
+	27, // 53: geomds.Cluster.Status:input_type -> geomds.StatusRequest
+	29, // 54: geomds.Cluster.MemberList:input_type -> geomds.MemberListRequest
+	31, // 55: geomds.Cluster.AddMember:input_type -> geomds.AddMemberRequest
+	33, // 56: geomds.Cluster.RemoveMember:input_type -> geomds.MemberRequest
+	33, // 57: geomds.Cluster.PromoteMember:input_type -> geomds.MemberRequest
+	35, // 58: geomds.Cluster.TransferLeader:input_type -> geomds.TransferLeaderRequest
+	4,  // 59: geomds.Namespace.Mutate:output_type -> geomds.MutateReply
+	21, // 60: geomds.Namespace.Batch:output_type -> geomds.BatchReply
+	7,  // 61: geomds.Namespace.Lookup:output_type -> geomds.AttrReply
+	7,  // 62: geomds.Namespace.GetAttr:output_type -> geomds.AttrReply
+	10, // 63: geomds.Namespace.ReadDir:output_type -> geomds.ReadDirReply
+	12, // 64: geomds.Namespace.ReadLink:output_type -> geomds.ReadLinkReply
+	14, // 65: geomds.Namespace.GetXattr:output_type -> geomds.XattrReply
+	14, // 66: geomds.Namespace.ListXattr:output_type -> geomds.XattrReply
+	16, // 67: geomds.Namespace.StatFs:output_type -> geomds.StatFsReply
+	18, // 68: geomds.Namespace.GetLayout:output_type -> geomds.GetLayoutReply
+	40, // 69: geomds.Cluster.Check:output_type -> geomds.CheckReply
+	38, // 70: geomds.Cluster.Snapshot:output_type -> geomds.SnapshotData
+	28, // 71: geomds.Cluster.Status:output_type -> geomds.StatusReply
+	30, // 72: geomds.Cluster.MemberList:output_type -> geomds.MemberListReply
+	32, // 73: geomds.Cluster.AddMember:output_type -> geomds.AddMemberReply
+	34, // 74: geomds.Cluster.RemoveMember:output_type -> geomds.MemberReply
+	34, // 75: geomds.Cluster.PromoteMember:output_type -> geomds.MemberReply
+	36, // 76: geomds.Cluster.TransferLeader:output_type -> geomds.TransferLeaderReply
+	59, // [59:77] is the sub-list for method output_type
+	41, // [41:59] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_api_proto_init() }
@@ -2644,13 +2961,23 @@ func file_api_proto_init() {
 		return
 	}
 	file_command_proto_init()
+	file_api_proto_msgTypes[19].OneofWrappers = []any{
+		(*BatchItem_Mutate)(nil),
+		(*BatchItem_Lookup)(nil),
+		(*BatchItem_GetAttr)(nil),
+	}
+	file_api_proto_msgTypes[21].OneofWrappers = []any{
+		(*BatchResult_Mutate)(nil),
+		(*BatchResult_Attr)(nil),
+		(*BatchResult_Error)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_proto_rawDesc), len(file_api_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   37,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -22,6 +22,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	Namespace_Mutate_FullMethodName    = "/geomds.Namespace/Mutate"
+	Namespace_Batch_FullMethodName     = "/geomds.Namespace/Batch"
 	Namespace_Lookup_FullMethodName    = "/geomds.Namespace/Lookup"
 	Namespace_GetAttr_FullMethodName   = "/geomds.Namespace/GetAttr"
 	Namespace_ReadDir_FullMethodName   = "/geomds.Namespace/ReadDir"
@@ -37,6 +38,7 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type NamespaceClient interface {
 	Mutate(ctx context.Context, in *MutateRequest, opts ...grpc.CallOption) (*MutateReply, error)
+	Batch(ctx context.Context, in *BatchRequest, opts ...grpc.CallOption) (*BatchReply, error)
 	Lookup(ctx context.Context, in *LookupRequest, opts ...grpc.CallOption) (*AttrReply, error)
 	GetAttr(ctx context.Context, in *GetAttrRequest, opts ...grpc.CallOption) (*AttrReply, error)
 	ReadDir(ctx context.Context, in *ReadDirRequest, opts ...grpc.CallOption) (*ReadDirReply, error)
@@ -59,6 +61,16 @@ func (c *namespaceClient) Mutate(ctx context.Context, in *MutateRequest, opts ..
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(MutateReply)
 	err := c.cc.Invoke(ctx, Namespace_Mutate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *namespaceClient) Batch(ctx context.Context, in *BatchRequest, opts ...grpc.CallOption) (*BatchReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchReply)
+	err := c.cc.Invoke(ctx, Namespace_Batch_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +162,7 @@ func (c *namespaceClient) GetLayout(ctx context.Context, in *GetLayoutRequest, o
 // for forward compatibility.
 type NamespaceServer interface {
 	Mutate(context.Context, *MutateRequest) (*MutateReply, error)
+	Batch(context.Context, *BatchRequest) (*BatchReply, error)
 	Lookup(context.Context, *LookupRequest) (*AttrReply, error)
 	GetAttr(context.Context, *GetAttrRequest) (*AttrReply, error)
 	ReadDir(context.Context, *ReadDirRequest) (*ReadDirReply, error)
@@ -170,6 +183,9 @@ type UnimplementedNamespaceServer struct{}
 
 func (UnimplementedNamespaceServer) Mutate(context.Context, *MutateRequest) (*MutateReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Mutate not implemented")
+}
+func (UnimplementedNamespaceServer) Batch(context.Context, *BatchRequest) (*BatchReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method Batch not implemented")
 }
 func (UnimplementedNamespaceServer) Lookup(context.Context, *LookupRequest) (*AttrReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Lookup not implemented")
@@ -230,6 +246,24 @@ func _Namespace_Mutate_Handler(srv interface{}, ctx context.Context, dec func(in
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(NamespaceServer).Mutate(ctx, req.(*MutateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Namespace_Batch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NamespaceServer).Batch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Namespace_Batch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NamespaceServer).Batch(ctx, req.(*BatchRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -388,6 +422,10 @@ var Namespace_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Mutate",
 			Handler:    _Namespace_Mutate_Handler,
+		},
+		{
+			MethodName: "Batch",
+			Handler:    _Namespace_Batch_Handler,
 		},
 		{
 			MethodName: "Lookup",

@@ -6,7 +6,9 @@
 // # Goroutine ownership
 //
 // Run is the only goroutine that touches the RawNode, the LogStore's write
-// methods and the StateMachine's Apply and RestoreSnapshot. Every other method
+// methods and the StateMachine's Apply and RestoreSnapshot (one LogStore.Save
+// per Ready may run on a helper goroutine that Run waits for before it goes
+// on; see step 3 below). Every other method
 // is safe for concurrent use: it hands work to Run over a bounded channel and
 // waits for the outcome (or its ctx). The bounds are:
 //
@@ -27,8 +29,14 @@
 //     MsgPreVoteResp); a follower sends only after step 3.
 //  3. One LogStore.Save of the hard state and new entries, synced when
 //     rd.MustSync: one fsync per Ready, however many proposals it carries.
+//     The committed entries that were already in this node's durable log
+//     before the Ready (up to the first conf change) are applied while the
+//     Save runs, and the durability responses leave as soon as it is done,
+//     from the goroutine that ran it: the apply of one round's commits and
+//     the fsync of the next round's entries overlap instead of taking turns.
+//     No entry is applied before this node holds it durably.
 //  4. Read states are matched to the pending read round.
-//  5. rd.CommittedEntries go to StateMachine.Apply in one batch; conf changes
+//  5. The remaining rd.CommittedEntries go to StateMachine.Apply in one batch; conf changes
 //     are applied to raft first (ApplyConfChange) and their ConfState is passed
 //     in the Entry. Entries at or below StateMachine.Applied() are never
 //     applied again (the state may be ahead of the log after a restore), but

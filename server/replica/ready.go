@@ -23,18 +23,70 @@ func (r *Replica) handleReady(ctx context.Context) error {
 	}
 	early, late := splitMessages(rd.Messages, l.state == raft.StateLeader)
 	r.send(early)
-	if !raft.IsEmptyHardState(rd.HardState) || len(rd.Entries) > 0 {
-		if err := r.cfg.Log.Save(rd.HardState, rd.Entries, rd.MustSync); err != nil {
-			return fmt.Errorf("replica: save: %w", err)
+	save := !raft.IsEmptyHardState(rd.HardState) || len(rd.Entries) > 0
+	during, after := r.splitDurable(rd, save)
+	if len(during) == 0 {
+		if save {
+			if err := r.cfg.Log.Save(rd.HardState, rd.Entries, rd.MustSync); err != nil {
+				return fmt.Errorf("replica: save: %w", err)
+			}
 		}
+		r.send(late)
+	} else if err := r.applyWhileSaving(ctx, rd, during, late); err != nil {
+		return err
 	}
-	r.send(late)
 	r.handleReadStates(rd.ReadStates)
-	if err := r.apply(ctx, rd.CommittedEntries); err != nil {
+	if err := r.apply(ctx, after); err != nil {
 		return err
 	}
 	l.rn.Advance(rd)
 	return r.maybeSnapshot()
+}
+
+// splitDurable splits rd's committed entries into those already durable
+// in this node's log before rd, which may be applied while rd's own write
+// runs, and the rest, applied after it. The first part stops before any
+// conf change, which changes raft's own state and is applied in order
+// after the write. With a snapshot in rd everything waits.
+func (r *Replica) splitDurable(rd raft.Ready, save bool) (during, after []*raftpb.Entry) {
+	ents := rd.CommittedEntries
+	if !save || len(ents) == 0 || !raft.IsEmptySnap(rd.Snapshot) {
+		return nil, ents
+	}
+	last, err := r.cfg.Log.LastIndex()
+	if err != nil {
+		return nil, ents
+	}
+	if len(rd.Entries) > 0 {
+		// New entries may replace a tail (never a committed entry).
+		last = min(last, rd.Entries[0].GetIndex()-1)
+	}
+	i := 0
+	for i < len(ents) && ents[i].GetIndex() <= last && ents[i].GetType() == raftpb.EntryNormal {
+		i++
+	}
+	return ents[:i], ents[i:]
+}
+
+// applyWhileSaving applies entries that were durable before rd while
+// rd's entries and hard state are written and synced; the messages that
+// vouch for that write leave as soon as it is done, not after the apply.
+// The fsync and the apply of the previous round's commits then overlap
+// instead of taking turns on the loop.
+func (r *Replica) applyWhileSaving(ctx context.Context, rd raft.Ready, during []*raftpb.Entry, late []*raftpb.Message) error {
+	saved := make(chan error, 1)
+	go func() {
+		err := r.cfg.Log.Save(rd.HardState, rd.Entries, rd.MustSync)
+		if err == nil {
+			r.send(late)
+		}
+		saved <- err
+	}()
+	applyErr := r.apply(ctx, during)
+	if err := <-saved; err != nil {
+		return fmt.Errorf("replica: save: %w", err)
+	}
+	return applyErr
 }
 
 // observe tracks leader, role and term, and publishes them.
