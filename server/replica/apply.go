@@ -38,6 +38,10 @@ func (r *Replica) apply(ctx context.Context, ents []*raftpb.Entry) error {
 			return fmt.Errorf("replica: apply returned %d results for %d entries", len(results), len(batch))
 		}
 		l.smApplied = last
+		// Readers see the new index before any proposer hears its result:
+		// a client acknowledged by this node reads its write here at once.
+		l.applied = last
+		r.applied.set(max(l.applied, l.smApplied))
 		r.wake(batch, ids, results)
 	}
 	l.applied = last

@@ -8,7 +8,7 @@
 // Run is the only goroutine that touches the RawNode, the LogStore's write
 // methods and the StateMachine's Apply and RestoreSnapshot (one LogStore.Save
 // per Ready may run on a helper goroutine that Run waits for before it goes
-// on; see step 3 below). Every other method
+// on; see step 4 below). Every other method
 // is safe for concurrent use: it hands work to Run over a bounded channel and
 // waits for the outcome (or its ctx). The bounds are:
 //
@@ -26,8 +26,10 @@
 //     state itself was already restored by StepSnapshot before raft saw it.
 //  2. The leader sends rd.Messages before its own write (Raft thesis §10.2.1),
 //     except responses that vouch for durability (MsgAppResp, MsgVoteResp,
-//     MsgPreVoteResp); a follower sends only after step 3.
-//  3. One LogStore.Save of the hard state and new entries, synced when
+//     MsgPreVoteResp); a follower sends only after step 4's write.
+//  3. Read states are matched to the pending read round: a read state names
+//     the index a read waits for, which the write below does not change.
+//  4. One LogStore.Save of the hard state and new entries, synced when
 //     rd.MustSync: one fsync per Ready, however many proposals it carries.
 //     The committed entries that were already in this node's durable log
 //     before the Ready (up to the first conf change) are applied while the
@@ -35,12 +37,12 @@
 //     from the goroutine that ran it: the apply of one round's commits and
 //     the fsync of the next round's entries overlap instead of taking turns.
 //     No entry is applied before this node holds it durably.
-//  4. Read states are matched to the pending read round.
 //  5. The remaining rd.CommittedEntries go to StateMachine.Apply in one batch; conf changes
 //     are applied to raft first (ApplyConfChange) and their ConfState is passed
 //     in the Entry. Entries at or below StateMachine.Applied() are never
 //     applied again (the state may be ahead of the log after a restore), but
-//     their conf changes are still applied to raft.
+//     their conf changes are still applied to raft. The applied index readers
+//     see is raised before any proposer is woken with its result.
 //  6. Advance.
 //  7. Every Config.SnapshotEntries applied entries, and after every conf
 //     change, LogStore.CreateSnapshot(applied, confState); the log is then

@@ -23,6 +23,9 @@ func (r *Replica) handleReady(ctx context.Context) error {
 	}
 	early, late := splitMessages(rd.Messages, l.state == raft.StateLeader)
 	r.send(early)
+	// A read state only names the index a read must wait for; it need
+	// not wait for this Ready's log write.
+	r.handleReadStates(rd.ReadStates)
 	save := !raft.IsEmptyHardState(rd.HardState) || len(rd.Entries) > 0
 	during, after := r.splitDurable(rd, save)
 	if len(during) == 0 {
@@ -35,7 +38,6 @@ func (r *Replica) handleReady(ctx context.Context) error {
 	} else if err := r.applyWhileSaving(ctx, rd, during, late); err != nil {
 		return err
 	}
-	r.handleReadStates(rd.ReadStates)
 	if err := r.apply(ctx, after); err != nil {
 		return err
 	}
