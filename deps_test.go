@@ -27,15 +27,17 @@ var allowedImports = map[string][]string{
 	"server/storage":                 {"github.com/cockroachdb/pebble/v2", "go.etcd.io/raft/v3", "google.golang.org/protobuf/"},
 	"server/replica":                 {"go.etcd.io/raft/v3", "google.golang.org/protobuf/"},
 	"server/transport":               {"proto/geomdspb", "go.etcd.io/raft/v3", "google.golang.org/grpc", "google.golang.org/protobuf/"},
-	"server/chunk":                   {"proto/geomdspb", "proto/chunksum", "proto/errstatus", "gocloud.dev/", "google.golang.org/grpc", "google.golang.org/protobuf/", "google.golang.org/genproto/", "github.com/aws/", "golang.org/x/sys/"},
+	"chunkstore":                     {"proto/chunksum", "gocloud.dev/", "github.com/aws/", "golang.org/x/sys/"},
+	"chunkstore/chunkstoretest":      {"chunkstore", "proto/chunksum"},
+	"server/chunk":                   {"chunkstore", "proto/geomdspb", "proto/chunksum", "proto/errstatus", "gocloud.dev/", "google.golang.org/grpc", "google.golang.org/protobuf/", "google.golang.org/genproto/", "github.com/aws/", "golang.org/x/sys/"},
 	"server/fsm":                     {"proto/geomdspb", "server/namespace", "server/storage", "server/replica", "go.etcd.io/raft/v3", "google.golang.org/protobuf/"},
 	"server/metrics":                 {"server/replica", "github.com/prometheus/client_golang/", "go.etcd.io/raft/v3", "google.golang.org/grpc"},
 	"server/rpc":                     {"proto/geomdspb", "proto/chunksum", "proto/errstatus", "server/namespace", "server/storage", "server/replica", "server/fsm", "server/chunk", "google.golang.org/grpc", "google.golang.org/protobuf/", "google.golang.org/genproto/", "go.etcd.io/raft/v3"},
-	"server":                         {"proto/geomdspb", "server", "server/", "google.golang.org/grpc", "google.golang.org/protobuf/", "go.etcd.io/raft/v3", "github.com/cockroachdb/pebble/v2"},
-	"client":                         {"proto/geomdspb", "proto/chunksum", "proto/errstatus", "google.golang.org/grpc", "google.golang.org/protobuf/", "google.golang.org/genproto/", "golang.org/x/sync/"},
+	"server":                         {"chunkstore", "proto/geomdspb", "server", "server/", "google.golang.org/grpc", "google.golang.org/protobuf/", "go.etcd.io/raft/v3", "github.com/cockroachdb/pebble/v2"},
+	"client":                         {"chunkstore", "proto/geomdspb", "proto/chunksum", "proto/errstatus", "google.golang.org/grpc", "google.golang.org/protobuf/", "google.golang.org/genproto/", "golang.org/x/sync/"},
 	"client/fusefs":                  {"client", "proto/geomdspb", "github.com/hanwen/go-fuse/v2/"},
-	"cmd/geomds":                     {"server", "server/", "proto/geomdspb", "client", "client/fusefs", "github.com/spf13/cobra"},
-	"cmd/geomdsctl":                  {"client", "client/fusefs", "proto/geomdspb", "github.com/spf13/cobra", "github.com/spf13/pflag", "golang.org/x/term", "github.com/hanwen/go-fuse/v2/"},
+	"cmd/geomds":                     {"chunkstore", "server", "server/", "proto/geomdspb", "client", "client/fusefs", "github.com/spf13/cobra"},
+	"cmd/geomdsctl":                  {"chunkstore", "client", "client/fusefs", "proto/geomdspb", "github.com/spf13/cobra", "github.com/spf13/pflag", "golang.org/x/term", "github.com/hanwen/go-fuse/v2/"},
 }
 
 func TestImportRules(t *testing.T) {

@@ -53,7 +53,7 @@ func (fe *fuseEnv) start(ctx context.Context, o fuseOptions) error {
 		return fmt.Errorf("geomds: waiting for a leader: %w", err)
 	}
 	logf("geomds: 3 nodes on %v, leader %s", gc.endpoints, leader)
-	if err := fe.mountAll(ctx, ctlBin, gc.endpoints); err != nil {
+	if err := fe.mountAll(ctx, ctlBin, gc.endpoints, o.direct); err != nil {
 		return err
 	}
 	if o.want("tar") {
@@ -77,16 +77,21 @@ func fuseBinaries(ctx context.Context, o fuseOptions, dir string) (string, strin
 	return bins[0], bins[1], nil
 }
 
-// mountAll mounts geomds (`geomdsctl mount`, default options) and the
-// loopback file system over a local directory, and makes the local one.
-func (fe *fuseEnv) mountAll(ctx context.Context, ctlBin string, endpoints []string) error {
+// mountAll mounts geomds (`geomdsctl mount`, default options; with direct,
+// as a client at n1's site given that site's chunk store) and the loopback
+// file system over a local directory, and makes the local one.
+func (fe *fuseEnv) mountAll(ctx context.Context, ctlBin string, endpoints []string, direct bool) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	gdir := filepath.Join(fe.dir, "mnt-geomds")
-	gm, err := startMount(ctx, fe.dir, "geomdsctl-mount", gdir, ctlBin,
-		"--endpoints", strings.Join(endpoints, ","), "mount", gdir)
+	args := []string{"--endpoints", strings.Join(endpoints, ",")}
+	if direct {
+		store := filepath.Join(fe.dir, "geomds-"+nodeName(0), "chunks") // the node's default store
+		args = append(args, "--site", clusterSites[0], "--chunk-store", "file://"+store)
+	}
+	gm, err := startMount(ctx, fe.dir, "geomdsctl-mount", gdir, ctlBin, append(args, "mount", gdir)...)
 	if gm != nil {
 		fe.mounts = append(fe.mounts, gm)
 	}

@@ -26,6 +26,7 @@ type fuseOptions struct {
 	geomdsSrc string   // root of the geomds module
 	binDir    string   // prebuilt geomds and geomdsctl (skips the build)
 	keep      bool     // keep the scratch directory
+	direct    bool     // the geomds mount reads and writes its site's chunk store itself
 }
 
 func parseFuseOptions(args []string) (fuseOptions, error) {
@@ -41,6 +42,7 @@ func parseFuseOptions(args []string) (fuseOptions, error) {
 	fs.StringVar(&o.geomdsSrc, "geomds-src", "..", "root of the geomds module, to build cmd/geomds and cmd/geomdsctl from")
 	fs.StringVar(&o.binDir, "bin-dir", "", "directory holding prebuilt geomds and geomdsctl binaries (skips the build)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (data dirs and logs)")
+	fs.BoolVar(&o.direct, "direct", false, "mount geomds as a client of n1's site with --chunk-store (chunks go to and from the site's store directly, not through a node)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -59,7 +59,12 @@ func (rep *fuseReport) print() {
 	var b strings.Builder
 	o := rep.Opts
 	fmt.Fprintf(&b, "### B8 FUSE overhead, %s, median of %d rounds (min–max); tar: %d\n\n", rep.Started.Format("2006-01-02 15:04 UTC"), o.rounds, o.tarRounds)
-	fmt.Fprintf(&b, "- targets: geomds = `geomdsctl mount` of 3 local `geomds serve` nodes; loopback = go-fuse v2 `fs.NewLoopbackRoot` over a local directory, same mount options; local = that disk directly\n")
+	mode := "chunks through the nodes' chunk service"
+	if o.direct {
+		mode = "`--site east --chunk-store` n1's store: chunks written and read there directly"
+	}
+	fmt.Fprintf(&b, "- targets: geomds = `geomdsctl mount` of 3 local `geomds serve` nodes (%s); loopback", mode)
+	fmt.Fprintf(&b, " = go-fuse v2 `fs.NewLoopbackRoot` over a local directory, same mount options; local = that disk directly\n")
 	if rep.TarDesc != "" {
 		fmt.Fprintf(&b, "- tarball: %s\n", rep.TarDesc)
 	}

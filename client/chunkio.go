@@ -20,7 +20,8 @@ import (
 
 // Chunk transfer (service Chunks, proto/chunk.proto). Every node serves its
 // own site's blob store, so a chunk is written through a node at the
-// client's site and read through a node at a site its ChunkRef lists.
+// client's site and read through a node at a site its ChunkRef lists
+// (unless the client has its site's store itself: chunkdirect.go).
 
 const (
 	// ChunkSize is the size of the chunks a File cuts its writes into.
@@ -57,6 +58,11 @@ func (c *Client) transferTimeout(n int) time.Duration {
 // ID, so a failed attempt is retried on the next node.
 func (c *Client) putChunkAs(ctx context.Context, id string, data []byte) (*pb.ChunkRef, error) {
 	sum := chunksum.Of(data)
+	if c.cfg.ChunkStore != nil {
+		if ref, err := c.putDirect(ctx, id, sum, data); err == nil {
+			return ref, nil
+		}
+	}
 	var site string
 	err := c.invoke(ctx, "ChunkPut", readCall, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
 		ctx, cancel := context.WithTimeout(ctx, c.transferTimeout(len(data)))
@@ -134,6 +140,9 @@ func (c *Client) chunkSources(ref *pb.ChunkRef) []*endpoint {
 func (c *Client) getChunkData(ctx context.Context, ref *pb.ChunkRef, off, length uint64, dst []byte) (chunkData, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
+	if data, ok, err := c.getDirect(ctx, ref, off, length, dst); ok && err == nil {
+		return data, nil
+	}
 	ctx = c.outgoing(ctx)
 	var last error
 	attempt := 0

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -36,6 +37,8 @@ type Client struct {
 	keeper   *sessionKeeper // renews the session while Files are open; nil when none are
 
 	releases releaser // handles of closed Files, released in the background (release.go)
+
+	directFailed sync.Once // logs the first failed direct chunk write (chunkdirect.go)
 }
 
 // New connects to cfg.Endpoints (lazily: an unreachable node is no error)
@@ -44,6 +47,9 @@ type Client struct {
 // is already routed locally.
 func New(ctx context.Context, cfg Config) (*Client, error) {
 	cfg = cfg.withDefaults()
+	if st := cfg.ChunkStore; st != nil && st.Site() != cfg.Site {
+		return nil, &Error{Errno: pb.Errno_EINVAL, Op: "dial", Msg: fmt.Sprintf("chunk store of site %q given to a client of site %q", st.Site(), cfg.Site)}
+	}
 	c := &Client{cfg: cfg, id: newClientID()}
 	for _, addr := range cfg.Endpoints {
 		addr = strings.TrimSpace(addr)

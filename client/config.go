@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/geomds/geomds/chunkstore"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
@@ -23,6 +24,12 @@ type Config struct {
 	// costs at most this much before the next is tried (default
 	// RequestTimeout/3).
 	AttemptTimeout time.Duration
+	// ChunkStore, if set, is the chunk store of the client's site (opened
+	// with the URL the site's nodes were given, and the site's name): the
+	// client writes its chunks there and reads chunks its site holds from
+	// there itself, not through a node (chunkdirect.go). Its site should be
+	// Site.
+	ChunkStore *chunkstore.Store
 	// NoBatching sends every call as its own RPC. By default the Mutate,
 	// Lookup and GetAttr calls that goroutines make at the same time to one
 	// node travel together in one Batch RPC (batch.go).

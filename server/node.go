@@ -19,8 +19,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 
+	"github.com/geomds/geomds/chunkstore"
 	pb "github.com/geomds/geomds/proto/geomdspb"
-	"github.com/geomds/geomds/server/chunk"
 	"github.com/geomds/geomds/server/fsm"
 	"github.com/geomds/geomds/server/metrics"
 	"github.com/geomds/geomds/server/replica"
@@ -44,7 +44,7 @@ type Node struct {
 	fsm        *fsm.FSM
 	rep        *replica.Replica
 	tr         *transport.Transport
-	chunks     *chunk.Store
+	chunks     *chunkstore.Store
 	metrics    *metrics.Metrics
 	httpSrv    *http.Server // metrics endpoint; nil when off
 	metricsLis net.Listener
@@ -142,7 +142,7 @@ func (n *Node) open(ctx context.Context) error {
 		}
 		url = "file://" + dir
 	}
-	if n.chunks, err = chunk.Open(ctx, url, n.cfg.Site); err != nil {
+	if n.chunks, err = chunkstore.Open(ctx, url, n.cfg.Site); err != nil {
 		return fmt.Errorf("open chunk store: %w", err)
 	}
 	n.metrics = metrics.New(n.cfg.Name, n.cfg.Site)

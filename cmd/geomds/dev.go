@@ -47,7 +47,7 @@ func devCmd() *cobra.Command {
 				n, err := server.Start(cmd.Context(), server.Config{
 					Name: p.Name, Site: p.Site, DataDir: filepath.Join(dir, p.Name), Listen: p.Address,
 					InitialCluster: peers, WAN: wan,
-					ChunkStore: "file://" + mustAbs(filepath.Join(dir, "chunks-"+p.Site)),
+					ChunkStore: devChunkStore(dir, p.Site),
 					Logger:     logger.With("node", p.Name),
 				})
 				if err != nil {
@@ -68,7 +68,7 @@ func devCmd() *cobra.Command {
 			fmt.Printf("\nexport GEOMDS_ENDPOINTS=%s\n", strings.Join(eps, ","))
 			unmount := func() {}
 			if mountDir != "" {
-				if unmount, err = mountDev(cmd.Context(), mountDir, eps, siteList[0]); err != nil {
+				if unmount, err = mountDev(cmd.Context(), mountDir, eps, siteList[0], devChunkStore(dir, siteList[0])); err != nil {
 					stopAll()
 					return err
 				}
@@ -104,4 +104,9 @@ func mustAbs(p string) string {
 		return p
 	}
 	return a
+}
+
+// devChunkStore is the chunk store URL of a dev cluster's site.
+func devChunkStore(dir, site string) string {
+	return "file://" + mustAbs(filepath.Join(dir, "chunks-"+site))
 }

@@ -6,24 +6,33 @@ import (
 	"os"
 	"time"
 
+	"github.com/geomds/geomds/chunkstore"
 	"github.com/geomds/geomds/client"
 	"github.com/geomds/geomds/client/fusefs"
 )
 
 // mountDev mounts the dev cluster at dir; the returned func unmounts it.
-func mountDev(ctx context.Context, dir string, endpoints []string, site string) (func(), error) {
+func mountDev(ctx context.Context, dir string, endpoints []string, site, chunkStore string) (func(), error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	c, err := client.New(cctx, client.Config{Endpoints: endpoints, Site: site})
+	// The mount shares its site's chunk store with the site's node: it
+	// writes and reads chunks there itself.
+	st, err := chunkstore.Open(cctx, chunkStore, site)
 	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(cctx, client.Config{Endpoints: endpoints, Site: site, ChunkStore: st})
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	srv, err := fusefs.Mount(ctx, dir, c, fusefs.Options{Site: site})
 	if err != nil {
 		c.Close()
+		st.Close()
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
 	return func() {
@@ -34,5 +43,6 @@ func mountDev(ctx context.Context, dir string, endpoints []string, site string) 
 			time.Sleep(300 * time.Millisecond)
 		}
 		c.Close()
+		st.Close()
 	}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/geomds/geomds/chunkstore"
 	"github.com/geomds/geomds/client"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"github.com/spf13/cobra"
@@ -31,6 +32,9 @@ type app struct {
 	output       string
 	timeout      time.Duration
 	explain      bool
+	chunkStore   string // URL of the caller's site chunk store, for direct chunk I/O
+
+	store *chunkstore.Store // opened from chunkStore with the client
 
 	errMu sync.Mutex // serializes lines written to stderr (explain, bench)
 	c     *client.Client
@@ -58,6 +62,7 @@ func (a *app) rootCommand() *cobra.Command {
 	f.StringVarP(&a.output, "output", "o", "text", "output format: text|json")
 	f.DurationVar(&a.timeout, "timeout", 30*time.Second, "timeout of each request, retries included")
 	f.BoolVar(&a.explain, "explain", false, "print one line per RPC to stderr: method, node@site, duration")
+	f.StringVar(&a.chunkStore, "chunk-store", "", "URL of the --site's chunk store (the one its nodes use) to read and write chunks directly, not through a node")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(a.statusCommand(), a.membersCommand(), a.moveLeaderCommand(),
 		a.lsCommand(), a.statCommand(), a.mkdirCommand(), a.touchCommand(), a.rmCommand(),
@@ -90,6 +95,9 @@ func (a *app) prepare(flags *pflag.FlagSet) error {
 	}
 	if a.output != "text" && a.output != "json" {
 		return usagef("--output %q: want text or json", a.output)
+	}
+	if a.chunkStore != "" && a.site == "" {
+		return usagef("--chunk-store needs --site: the site whose store it is")
 	}
 	return nil
 }
@@ -140,7 +148,15 @@ func (a *app) config() client.Config {
 // client returns the run's client, connecting on first use.
 func (a *app) client(ctx context.Context) (*client.Client, error) {
 	if a.c == nil {
-		c, err := client.New(ctx, a.config())
+		cfg := a.config()
+		if a.chunkStore != "" {
+			st, err := chunkstore.Open(ctx, a.chunkStore, a.site)
+			if err != nil {
+				return nil, fmt.Errorf("--chunk-store: %w", err)
+			}
+			a.store, cfg.ChunkStore = st, st
+		}
+		c, err := client.New(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -152,6 +168,9 @@ func (a *app) client(ctx context.Context) (*client.Client, error) {
 func (a *app) close() {
 	if a.c != nil {
 		a.c.Close() //nolint:errcheck // closing connections of a finished run
+	}
+	if a.store != nil {
+		a.store.Close() //nolint:errcheck // nothing is written after the run
 	}
 }
 

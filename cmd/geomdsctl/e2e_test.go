@@ -183,3 +183,41 @@ func TestFsck(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestChunkStoreFlag: with --chunk-store, put writes the chunks into the
+// site's store itself (they appear there) and get reads them back; the
+// flag without --site is a usage error.
+func TestChunkStoreFlag(t *testing.T) {
+	c := servertest.Start(t, servertest.Options{})
+	dir := t.TempDir()
+	data := make([]byte, 5<<20+17) // two chunks
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	src := filepath.Join(dir, "in")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	storeDir := filepath.Join(c.Dir(), "chunks-north")
+	store := "file://" + storeDir
+	before, _ := os.ReadDir(storeDir)
+	_, errOut, code := ctl(t, c, "--site", "north", "--chunk-store", store, "--explain", "put", src, "/direct")
+	if code != 0 {
+		t.Fatalf("put: exit %d: %s", code, errOut)
+	}
+	if n := strings.Count(errOut, "ChunkPut"); n != 2 || strings.Count(errOut, "chunk store") < 2 {
+		t.Fatalf("put's chunk writes (explain):\n%s\nwant two, to the chunk store", errOut)
+	}
+	after, _ := os.ReadDir(storeDir)
+	if len(after) != len(before)+2 {
+		t.Fatalf("north's store holds %d files after the put, %d before; want 2 more", len(after), len(before))
+	}
+	dst := filepath.Join(dir, "out")
+	mustCtl(t, c, "--site", "north", "--chunk-store", store, "get", "/direct", dst)
+	if got, err := os.ReadFile(dst); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("get: %d bytes, %v; want %d equal bytes", len(got), err, len(data))
+	}
+	if _, errOut, code := ctl(t, c, "--chunk-store", store, "ls", "/"); code != 2 || !strings.Contains(errOut, "--site") {
+		t.Fatalf("--chunk-store without --site: exit %d %q, want a usage error", code, errOut)
+	}
+}

@@ -12,6 +12,9 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/geomds/geomds/chunkstore"
+	"github.com/geomds/geomds/chunkstore/chunkstoretest"
+	"github.com/geomds/geomds/proto/chunksum"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
@@ -21,29 +24,29 @@ type gcWorld struct {
 	queue     []*pb.ChunkRef                      // pending deletions, in order
 	confirmed []string                            // ids passed to Confirm
 	failing   map[string]bool                     // sites whose deletes fail
-	stores    map[string]*Store                   // site -> store
+	stores    map[string]*chunkstore.Store        // site -> store
 	remote    map[string]grpc.ClientConnInterface // sites reached over gRPC
 }
 
 func newGCWorld(t *testing.T, sites ...string) *gcWorld {
-	w := &gcWorld{failing: map[string]bool{}, stores: map[string]*Store{}, remote: map[string]grpc.ClientConnInterface{}}
+	w := &gcWorld{failing: map[string]bool{}, stores: map[string]*chunkstore.Store{}, remote: map[string]grpc.ClientConnInterface{}}
 	for _, site := range sites {
-		w.stores[site] = openStore(t, "mem://")
+		w.stores[site] = chunkstoretest.Open(t, "mem://")
 	}
 	return w
 }
 
 // add stores a chunk at sites and queues it for deletion.
 func (w *gcWorld) add(t *testing.T, sites ...string) string {
-	return w.addID(t, NewID(), sites...)
+	return w.addID(t, chunkstore.NewID(), sites...)
 }
 
 func (w *gcWorld) addID(t *testing.T, id string, sites ...string) string {
 	data := []byte("chunk " + id)
 	for _, site := range sites {
-		mustPut(t, w.stores[site], id, data)
+		chunkstoretest.Put(t, w.stores[site], id, data)
 	}
-	w.queue = append(w.queue, &pb.ChunkRef{Id: id, Size: uint64(len(data)), Sum: sumOf(data), Sites: sites})
+	w.queue = append(w.queue, &pb.ChunkRef{Id: id, Size: uint64(len(data)), Sum: chunksum.Of(data), Sites: sites})
 	return id
 }
 
@@ -87,7 +90,7 @@ func (w *gcWorld) collector() *Collector {
 }
 
 func (w *gcWorld) present(t *testing.T, site, id string) bool {
-	_, err := w.stores[site].Stat(testCtx(t), id)
+	_, err := w.stores[site].Stat(chunkstoretest.Ctx(t), id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		t.Fatal(err)
 	}
@@ -100,7 +103,7 @@ func TestCollectorDeletesEverywhereThenConfirms(t *testing.T) {
 	a := w.add(t, "east", "west", "north")
 	b := w.add(t, "west")
 	c := w.add(t) // held nowhere: nothing to delete, confirmed at once
-	n, err := w.collector().RunOnce(testCtx(t))
+	n, err := w.collector().RunOnce(chunkstoretest.Ctx(t))
 	if err != nil || n != 3 {
 		t.Fatalf("RunOnce = %d, %v; want 3, nil", n, err)
 	}
@@ -120,7 +123,7 @@ func TestCollectorHoldsBackOnFailure(t *testing.T) {
 	b := w.add(t, "east")
 	w.failing["west"] = true
 	col := w.collector()
-	n, err := col.RunOnce(testCtx(t))
+	n, err := col.RunOnce(chunkstoretest.Ctx(t))
 	if n != 1 || err == nil {
 		t.Fatalf("RunOnce with west failing = %d, %v; want 1 and an error", n, err)
 	}
@@ -131,7 +134,7 @@ func TestCollectorHoldsBackOnFailure(t *testing.T) {
 		t.Fatalf("a should be gone from east (idempotent retry later) and still at west")
 	}
 	w.failing["west"] = false
-	if n, err := col.RunOnce(testCtx(t)); n != 1 || err != nil {
+	if n, err := col.RunOnce(chunkstoretest.Ctx(t)); n != 1 || err != nil {
 		t.Fatalf("retry = %d, %v; want 1, nil", n, err)
 	}
 	if w.present(t, "west", a) || !slices.Equal(w.confirmed, []string{b, a}) {
@@ -145,11 +148,11 @@ func TestCollectorConfirmFailure(t *testing.T) {
 	col := w.collector()
 	boom := errors.New("no leader")
 	col.Confirm = func(context.Context, []string) error { return boom }
-	if n, err := col.RunOnce(testCtx(t)); n != 0 || !errors.Is(err, boom) {
+	if n, err := col.RunOnce(chunkstoretest.Ctx(t)); n != 0 || !errors.Is(err, boom) {
 		t.Fatalf("RunOnce = %d, %v; want 0 and the Confirm error", n, err)
 	}
 	col.Pending = func(context.Context, string, int) ([]*pb.ChunkRef, error) { return nil, boom }
-	if _, err := col.RunOnce(testCtx(t)); !errors.Is(err, boom) {
+	if _, err := col.RunOnce(chunkstoretest.Ctx(t)); !errors.Is(err, boom) {
 		t.Fatalf("RunOnce with Pending failing = %v", err)
 	}
 }
@@ -166,7 +169,7 @@ func TestCollectorGoesPastPermanentFailures(t *testing.T) {
 	good := []string{w.addID(t, "a1", "east"), w.addID(t, "a2", "east")}
 	col := w.collector()
 	for range 4 { // 0-0..0-2, 0-3..0-5, 0-6 a1 a2, back to the start
-		col.RunOnce(testCtx(t)) //nolint:errcheck // the failures are expected
+		col.RunOnce(chunkstoretest.Ctx(t)) //nolint:errcheck // the failures are expected
 	}
 	if !slices.Equal(w.confirmed, good) {
 		t.Fatalf("confirmed %v, want %v", w.confirmed, good)
@@ -188,7 +191,7 @@ func TestCollectorRun(t *testing.T) {
 	for range 10 {
 		ids = append(ids, w.add(t, "east", "west"))
 	}
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(chunkstoretest.Ctx(t))
 	done := make(chan struct{})
 	go func() { defer close(done); w.collector().Run(ctx) }()
 	deadline := time.Now().Add(20 * time.Second)

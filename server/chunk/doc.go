@@ -1,4 +1,6 @@
-// Package chunk is a site's chunk store and the gRPC service in front of it.
+// Package chunk is the gRPC service in front of a site's chunk store
+// (package chunkstore, whose rules are recalled below), and chunk garbage
+// collection.
 //
 // A chunk is an immutable piece of file content. A writer uploads chunks to
 // its own site's store, then commits a layout that names them (SetLayout);
@@ -48,7 +50,7 @@
 // data after the first message is appended in order; only data is read from
 // later messages. The server stores the chunk only if exactly size bytes
 // arrived and their sum equals sum, then replies with its site. size
-// is at most MaxChunkSize. Clients send data in messages of at most
+// is at most chunkstore.MaxChunkSize. Clients send data in messages of at most
 // MessageSize (1 MiB) bytes.
 //
 // Get is a server stream. A request may name the sites that hold the chunk

@@ -7,18 +7,19 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/geomds/geomds/chunkstore"
 	"github.com/geomds/geomds/proto/errstatus"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
-// Errors of the store and the service; match with errors.Is.
+// The store's errors, under the names the service has always used.
 var (
-	ErrNotFound  = errors.New("chunk not found")
-	ErrChecksum  = errors.New("chunk checksum mismatch")
-	ErrSize      = errors.New("chunk size mismatch")
-	ErrInvalidID = errors.New("invalid chunk id")
-	ErrRange     = errors.New("offset beyond the end of the chunk")
-	ErrTooLarge  = errors.New("chunk too large")
+	ErrNotFound  = chunkstore.ErrNotFound
+	ErrChecksum  = chunkstore.ErrChecksum
+	ErrSize      = chunkstore.ErrSize
+	ErrInvalidID = chunkstore.ErrInvalidID
+	ErrRange     = chunkstore.ErrRange
+	ErrTooLarge  = chunkstore.ErrTooLarge
 )
 
 // Errno is the errno of err: ENOENT for ErrNotFound, EINVAL for a bad

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/geomds/geomds/chunkstore"
 	"github.com/geomds/geomds/proto/chunksum"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
@@ -16,7 +17,7 @@ import (
 // PutRemote uploads data as chunk id to the Chunks service on cc: the first
 // message carries id, size and sum, data follows in MessageSize pieces.
 func PutRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, data []byte) error {
-	if len(data) > MaxChunkSize {
+	if len(data) > chunkstore.MaxChunkSize {
 		return fmt.Errorf("put %s: %w: %d bytes", id, ErrTooLarge, len(data))
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -81,7 +82,7 @@ func GetRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, off,
 // replyLen is how many bytes a Get of [off, off+length) of a chunk of size
 // bytes returns.
 func replyLen(size, off, length uint64) (uint64, error) {
-	if size > MaxChunkSize {
+	if size > chunkstore.MaxChunkSize {
 		return 0, fmt.Errorf("%w: server reports %d bytes", ErrTooLarge, size)
 	}
 	if off > size {

@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/geomds/geomds/chunkstore"
 	"github.com/geomds/geomds/proto/chunksum"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
@@ -21,7 +22,7 @@ const MessageSize = 1 << 20
 // Service serves a Store over gRPC (service Chunks).
 type Service struct {
 	pb.UnimplementedChunksServer
-	store *Store
+	store *chunkstore.Store
 	// Relay, when set, reads [off, off+length) of a chunk this site's store
 	// lacks from a node at one of sites (length 0 = to the end), returning
 	// the bytes and the chunk's size.
@@ -31,7 +32,7 @@ type Service struct {
 var _ pb.ChunksServer = (*Service)(nil)
 
 // NewService returns the Chunks service of s.
-func NewService(s *Store) *Service { return &Service{store: s} }
+func NewService(s *chunkstore.Store) *Service { return &Service{store: s} }
 
 // Register adds the service to g.
 func (v *Service) Register(g grpc.ServiceRegistrar) { pb.RegisterChunksServer(g, v) }
@@ -102,7 +103,7 @@ func (r *putReader) Read(p []byte) (int, error) {
 func (v *Service) Get(req *pb.GetChunkRequest, stream pb.Chunks_GetServer) error {
 	ctx := stream.Context()
 	id, off, length := req.GetId(), req.GetOffset(), req.GetLength()
-	r, size, err := v.store.open(ctx, id, off, length)
+	r, size, err := v.store.Get(ctx, id, off, length)
 	if errors.Is(err, ErrNotFound) && v.Relay != nil {
 		if others := otherSites(req.GetSites(), v.store.Site()); len(others) > 0 {
 			return toStatus(v.relay(stream, others, req))
@@ -115,7 +116,7 @@ func (v *Service) Get(req *pb.GetChunkRequest, stream pb.Chunks_GetServer) error
 	first := &pb.GetChunkReply{Size: size}
 	var h hash.Hash
 	if wholeRange(off, length, size) {
-		if first.Sum, err = v.store.recordedSum(ctx, id); err != nil {
+		if first.Sum, err = v.store.RecordedSum(ctx, id); err != nil {
 			return toStatus(err)
 		}
 		if first.Sum == nil {

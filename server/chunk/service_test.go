@@ -16,6 +16,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/geomds/geomds/chunkstore"
+	"github.com/geomds/geomds/chunkstore/chunkstoretest"
+	"github.com/geomds/geomds/proto/chunksum"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
@@ -43,9 +46,11 @@ func serve(t *testing.T, srv pb.ChunksServer) *grpc.ClientConn {
 }
 
 func TestService(t *testing.T) {
-	stores := map[string]func(t *testing.T) *Store{
-		"file": func(t *testing.T) *Store { return openStore(t, fileURL(filepath.Join(t.TempDir(), "c"))) },
-		"mem":  func(t *testing.T) *Store { return openStore(t, "mem://") },
+	stores := map[string]func(t *testing.T) *chunkstore.Store{
+		"file": func(t *testing.T) *chunkstore.Store {
+			return chunkstoretest.Open(t, chunkstoretest.FileURL(filepath.Join(t.TempDir(), "c")))
+		},
+		"mem": func(t *testing.T) *chunkstore.Store { return chunkstoretest.Open(t, "mem://") },
 	}
 	for name, open := range stores {
 		t.Run(name, func(t *testing.T) {
@@ -61,7 +66,7 @@ func TestService(t *testing.T) {
 
 var serviceCases = []struct {
 	name string
-	fn   func(t *testing.T, s *Store, cc *grpc.ClientConn)
+	fn   func(t *testing.T, s *chunkstore.Store, cc *grpc.ClientConn)
 }{
 	{"RoundTrip", testRemoteRoundTrip},
 	{"Messages", testRemoteMessages},
@@ -70,14 +75,14 @@ var serviceCases = []struct {
 	{"Errors", testRemoteErrors},
 }
 
-func testRemoteRoundTrip(t *testing.T, s *Store, cc *grpc.ClientConn) {
-	ctx := testCtx(t)
-	data := randomBytes(10, 2*MessageSize+12345)
-	id := NewID()
+func testRemoteRoundTrip(t *testing.T, s *chunkstore.Store, cc *grpc.ClientConn) {
+	ctx := chunkstoretest.Ctx(t)
+	data := chunkstoretest.RandomBytes(10, 2*MessageSize+12345)
+	id := chunkstore.NewID()
 	if err := PutRemote(ctx, cc, id, data); err != nil {
 		t.Fatalf("PutRemote: %v", err)
 	}
-	if got := mustGet(t, s, id, 0, 0); !bytes.Equal(got, data) {
+	if got := chunkstoretest.Get(t, s, id, 0, 0); !bytes.Equal(got, data) {
 		t.Fatalf("the store holds other bytes than were sent")
 	}
 	for _, r := range []struct{ off, length, from, to uint64 }{
@@ -92,13 +97,13 @@ func testRemoteRoundTrip(t *testing.T, s *Store, cc *grpc.ClientConn) {
 			t.Fatalf("GetRemote(%d, %d) = %d bytes, %v; want data[%d:%d]", r.off, r.length, len(got), err, r.from, r.to)
 		}
 	}
-	if err := PutRemote(ctx, cc, NewID(), nil); err != nil {
+	if err := PutRemote(ctx, cc, chunkstore.NewID(), nil); err != nil {
 		t.Fatalf("PutRemote of an empty chunk: %v", err)
 	}
 	if err := DeleteRemote(ctx, cc, id); err != nil {
 		t.Fatalf("DeleteRemote: %v", err)
 	}
-	assertAbsent(t, s, id)
+	chunkstoretest.Absent(t, s, id)
 	if err := DeleteRemote(ctx, cc, id); err != nil {
 		t.Fatalf("DeleteRemote of a missing chunk: %v", err)
 	}
@@ -106,17 +111,17 @@ func testRemoteRoundTrip(t *testing.T, s *Store, cc *grpc.ClientConn) {
 
 // testRemoteMessages checks the wire format itself with the raw stub, as a
 // client written against the generated code sees it.
-func testRemoteMessages(t *testing.T, s *Store, cc *grpc.ClientConn) {
-	data := randomBytes(11, 2*MessageSize+1)
-	id := NewID()
-	mustPut(t, s, id, data)
+func testRemoteMessages(t *testing.T, s *chunkstore.Store, cc *grpc.ClientConn) {
+	data := chunkstoretest.RandomBytes(11, 2*MessageSize+1)
+	id := chunkstore.NewID()
+	chunkstoretest.Put(t, s, id, data)
 	msgs := rawGet(t, cc, &pb.GetChunkRequest{Id: id})
 	sumMsg, dataMsgs := splitSum(t, msgs)
 	if len(dataMsgs) != 3 {
 		t.Fatalf("whole read took %d data messages, want 3 of at most 1 MiB", len(dataMsgs))
 	}
-	if msgs[0].GetSize() != uint64(len(data)) || !bytes.Equal(sumMsg.GetSum(), sumOf(data)) {
-		t.Fatalf("size %d sum %x; want %d %x", msgs[0].GetSize(), sumMsg.GetSum(), len(data), sumOf(data))
+	if msgs[0].GetSize() != uint64(len(data)) || !bytes.Equal(sumMsg.GetSum(), chunksum.Of(data)) {
+		t.Fatalf("size %d sum %x; want %d %x", msgs[0].GetSize(), sumMsg.GetSum(), len(data), chunksum.Of(data))
 	}
 	var got []byte
 	for _, m := range msgs {
@@ -152,7 +157,7 @@ func splitSum(t *testing.T, msgs []*pb.GetChunkReply) (*pb.GetChunkReply, []*pb.
 
 func rawGet(t *testing.T, cc *grpc.ClientConn, req *pb.GetChunkRequest) []*pb.GetChunkReply {
 	t.Helper()
-	stream, err := pb.NewChunksClient(cc).Get(testCtx(t), req)
+	stream, err := pb.NewChunksClient(cc).Get(chunkstoretest.Ctx(t), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +177,7 @@ func rawGet(t *testing.T, cc *grpc.ClientConn, req *pb.GetChunkRequest) []*pb.Ge
 // rawPut sends msgs as one Put stream and returns the reply's error.
 func rawPut(t *testing.T, cc *grpc.ClientConn, msgs ...*pb.PutChunkRequest) error {
 	t.Helper()
-	stream, err := pb.NewChunksClient(cc).Put(testCtx(t))
+	stream, err := pb.NewChunksClient(cc).Put(chunkstoretest.Ctx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,33 +204,33 @@ func wantErrno(t *testing.T, err error, code codes.Code, reason string) {
 	t.Fatalf("status %v lacks ErrorInfo reason %s", err, reason)
 }
 
-func testRemoteCorruptPut(t *testing.T, s *Store, cc *grpc.ClientConn) {
-	data := randomBytes(12, MessageSize+100)
-	id := NewID()
+func testRemoteCorruptPut(t *testing.T, s *chunkstore.Store, cc *grpc.ClientConn) {
+	data := chunkstoretest.RandomBytes(12, MessageSize+100)
+	id := chunkstore.NewID()
 	bad := append([]byte(nil), data...)
 	bad[MessageSize+50] ^= 4
 	err := rawPut(t, cc,
-		&pb.PutChunkRequest{Id: id, Size: uint64(len(data)), Sum: sumOf(data), Data: bad[:MessageSize]},
+		&pb.PutChunkRequest{Id: id, Size: uint64(len(data)), Sum: chunksum.Of(data), Data: bad[:MessageSize]},
 		&pb.PutChunkRequest{Data: bad[MessageSize:]})
 	wantErrno(t, err, codes.InvalidArgument, "EINVAL")
-	assertAbsent(t, s, id)
+	chunkstoretest.Absent(t, s, id)
 }
 
-func testRemoteShortPut(t *testing.T, s *Store, cc *grpc.ClientConn) {
-	data := randomBytes(13, 1000)
-	id := NewID()
-	err := rawPut(t, cc, &pb.PutChunkRequest{Id: id, Size: 2000, Sum: sumOf(data), Data: data})
+func testRemoteShortPut(t *testing.T, s *chunkstore.Store, cc *grpc.ClientConn) {
+	data := chunkstoretest.RandomBytes(13, 1000)
+	id := chunkstore.NewID()
+	err := rawPut(t, cc, &pb.PutChunkRequest{Id: id, Size: 2000, Sum: chunksum.Of(data), Data: data})
 	wantErrno(t, err, codes.InvalidArgument, "EINVAL")
-	assertAbsent(t, s, id)
-	err = rawPut(t, cc, &pb.PutChunkRequest{Id: id, Size: 500, Sum: sumOf(data[:500]), Data: data})
+	chunkstoretest.Absent(t, s, id)
+	err = rawPut(t, cc, &pb.PutChunkRequest{Id: id, Size: 500, Sum: chunksum.Of(data[:500]), Data: data})
 	wantErrno(t, err, codes.InvalidArgument, "EINVAL")
-	assertAbsent(t, s, id)
+	chunkstoretest.Absent(t, s, id)
 	wantErrno(t, rawPut(t, cc), codes.InvalidArgument, "EINVAL")
 }
 
-func testRemoteErrors(t *testing.T, s *Store, cc *grpc.ClientConn) {
-	ctx := testCtx(t)
-	id := NewID()
+func testRemoteErrors(t *testing.T, s *chunkstore.Store, cc *grpc.ClientConn) {
+	ctx := chunkstoretest.Ctx(t)
+	id := chunkstore.NewID()
 	_, _, err := GetRemote(ctx, cc, id, 0, 0)
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("GetRemote of a missing chunk = %v, want ErrNotFound", err)
@@ -233,7 +238,7 @@ func testRemoteErrors(t *testing.T, s *Store, cc *grpc.ClientConn) {
 	wantErrno(t, err, codes.NotFound, "ENOENT")
 	_, err = pb.NewChunksClient(cc).Delete(ctx, &pb.DeleteChunkRequest{Id: "../etc"})
 	wantErrno(t, err, codes.InvalidArgument, "EINVAL")
-	mustPut(t, s, id, []byte("abc"))
+	chunkstoretest.Put(t, s, id, []byte("abc"))
 	_, _, err = GetRemote(ctx, cc, id, 4, 0)
 	if status.Code(err) != codes.InvalidArgument || !errors.Is(err, errRemoteInvalid) {
 		t.Fatalf("GetRemote past the end = %v, want InvalidArgument", err)
@@ -256,7 +261,7 @@ func (l *lyingServer) Get(req *pb.GetChunkRequest, stream pb.Chunks_GetServer) e
 // not hash to the announced sum, and a stream that ends early or runs long,
 // are errors, not data.
 func TestGetRemoteVerifies(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := chunkstoretest.Ctx(t)
 	data := []byte("the quick brown fox")
 	corrupt := []byte("the quick brown fix")
 	for _, tc := range []struct {
@@ -265,10 +270,10 @@ func TestGetRemoteVerifies(t *testing.T) {
 		off  uint64
 		want error
 	}{
-		{"corrupt", &lyingServer{data: corrupt, size: uint64(len(data)), sum: sumOf(data)}, 0, ErrChecksum},
+		{"corrupt", &lyingServer{data: corrupt, size: uint64(len(data)), sum: chunksum.Of(data)}, 0, ErrChecksum},
 		{"no sum", &lyingServer{data: data, size: uint64(len(data))}, 0, ErrChecksum},
-		{"short", &lyingServer{data: data[:5], size: uint64(len(data)), sum: sumOf(data)}, 0, ErrSize},
-		{"long", &lyingServer{data: data, size: 5, sum: sumOf(data[:5])}, 0, ErrSize},
+		{"short", &lyingServer{data: data[:5], size: uint64(len(data)), sum: chunksum.Of(data)}, 0, ErrSize},
+		{"long", &lyingServer{data: data, size: 5, sum: chunksum.Of(data[:5])}, 0, ErrSize},
 		{"short range", &lyingServer{data: data[3:6], size: uint64(len(data))}, 3, ErrSize},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -284,8 +289,8 @@ func TestGetRemoteVerifies(t *testing.T) {
 // the request names, other than the store's own; without such a site it is
 // NotFound as before.
 func TestRelay(t *testing.T) {
-	s := openStore(t, "mem://")
-	data := randomBytes(23, MessageSize+9)
+	s := chunkstoretest.Open(t, "mem://")
+	data := chunkstoretest.RandomBytes(23, MessageSize+9)
 	var asked []string
 	v := NewService(s)
 	v.Relay = func(_ context.Context, sites []string, id string, off, length uint64) ([]byte, uint64, error) {
@@ -299,7 +304,7 @@ func TestRelay(t *testing.T) {
 	cc := serve(t, v)
 	own := s.Site()
 	for _, sites := range [][]string{nil, {own}} {
-		stream, err := pb.NewChunksClient(cc).Get(testCtx(t), &pb.GetChunkRequest{Id: NewID(), Sites: sites})
+		stream, err := pb.NewChunksClient(cc).Get(chunkstoretest.Ctx(t), &pb.GetChunkRequest{Id: chunkstore.NewID(), Sites: sites})
 		if err == nil {
 			_, err = stream.Recv()
 		}
@@ -310,19 +315,19 @@ func TestRelay(t *testing.T) {
 	if asked != nil {
 		t.Fatalf("relay asked %v without another site", asked)
 	}
-	msgs := rawGet(t, cc, &pb.GetChunkRequest{Id: NewID(), Sites: []string{own, "far", "far"}})
+	msgs := rawGet(t, cc, &pb.GetChunkRequest{Id: chunkstore.NewID(), Sites: []string{own, "far", "far"}})
 	var got []byte
 	for _, m := range msgs {
 		got = append(got, m.GetData()...)
 	}
 	last := msgs[len(msgs)-1]
-	if !bytes.Equal(got, data) || !bytes.Equal(last.GetSum(), sumOf(data)) || msgs[0].GetSize() != uint64(len(data)) {
+	if !bytes.Equal(got, data) || !bytes.Equal(last.GetSum(), chunksum.Of(data)) || msgs[0].GetSize() != uint64(len(data)) {
 		t.Fatalf("relayed %d bytes, size %d, last sum %x; want %d bytes and their sum", len(got), msgs[0].GetSize(), last.GetSum(), len(data))
 	}
 	if !slices.Equal(asked, []string{"far"}) {
 		t.Fatalf("relay asked %v, want [far]", asked)
 	}
-	part := rawGet(t, cc, &pb.GetChunkRequest{Id: NewID(), Offset: 5, Length: 10, Sites: []string{"far"}})
+	part := rawGet(t, cc, &pb.GetChunkRequest{Id: chunkstore.NewID(), Offset: 5, Length: 10, Sites: []string{"far"}})
 	if len(part) != 1 || !bytes.Equal(part[0].GetData(), data[5:15]) || part[0].GetSum() != nil {
 		t.Fatalf("relayed range: %d messages, want one with data[5:15] and no sum", len(part))
 	}

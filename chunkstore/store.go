@@ -1,4 +1,10 @@
-package chunk
+// Package chunkstore is a site's chunk store: immutable chunks in a blob
+// store (gocloud.dev/blob: file://, s3://, mem://), each with its checksum
+// kept beside it. The nodes of a site serve it through their chunk service
+// (server/chunk); a client given the store's URL reads and writes it
+// directly, as the nodes do, and the metadata records the same thing
+// either way.
+package chunkstore
 
 import (
 	"context"
@@ -154,8 +160,8 @@ func (s *Store) Stat(ctx context.Context, id string) (Info, error) {
 	return info, err
 }
 
-// recordedSum is the sum kept at Put, or nil where none was kept.
-func (s *Store) recordedSum(ctx context.Context, id string) ([]byte, error) {
+// RecordedSum is the sum kept at Put, or nil where none was kept.
+func (s *Store) RecordedSum(ctx context.Context, id string) ([]byte, error) {
 	if s.dir != "" {
 		return s.fileSum(id)
 	}

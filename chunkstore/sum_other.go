@@ -1,6 +1,6 @@
 //go:build !linux
 
-package chunk
+package chunkstore
 
 import "os"
 

@@ -1,4 +1,4 @@
-package chunk
+package chunkstore
 
 import (
 	"crypto/rand"

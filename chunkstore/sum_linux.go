@@ -1,6 +1,6 @@
 //go:build linux
 
-package chunk
+package chunkstore
 
 import (
 	"errors"
@@ -11,13 +11,13 @@ import (
 	"github.com/geomds/geomds/proto/chunksum"
 )
 
-// sumXattr is the extended attribute that keeps a chunk's sum on file://,
+// SumXattr is the extended attribute that keeps a chunk's sum on file://,
 // so a whole-chunk Get can send the sum up front instead of computing it
 // as it sends the chunk. Chunks written before CRC-32C keep their SHA-256
-// in legacySumXattr.
+// in LegacySumXattr.
 const (
-	sumXattr       = "user.geomds.sum"
-	legacySumXattr = "user.geomds.sha256"
+	SumXattr       = "user.geomds.sum"
+	LegacySumXattr = "user.geomds.sha256"
 )
 
 // writeSum records sum on f, the chunk's temporary file, before it is
@@ -28,13 +28,13 @@ func writeSum(f *os.File, sum []byte) {
 	if err != nil {
 		return
 	}
-	_ = rc.Control(func(fd uintptr) { _ = unix.Fsetxattr(int(fd), sumXattr, sum, 0) })
+	_ = rc.Control(func(fd uintptr) { _ = unix.Fsetxattr(int(fd), SumXattr, sum, 0) })
 }
 
 // readSum returns the sum recorded on the chunk file at path, or nil if
 // there is none (or the file is gone: the open reader still has its bytes).
 func readSum(path string) ([]byte, error) {
-	for _, name := range []string{sumXattr, legacySumXattr} {
+	for _, name := range []string{SumXattr, LegacySumXattr} {
 		buf := make([]byte, 64)
 		n, err := unix.Getxattr(path, name, buf)
 		switch {

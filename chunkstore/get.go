@@ -1,4 +1,4 @@
-package chunk
+package chunkstore
 
 import (
 	"context"
@@ -10,17 +10,11 @@ import (
 	"gocloud.dev/gcerrors"
 )
 
-// Get returns a reader of [off, off+length) of the chunk; length 0 means to
-// the end, and a range past the end is clamped. ErrNotFound when the chunk
-// is missing, ErrRange when off is beyond its size. The caller closes the
-// reader.
-func (s *Store) Get(ctx context.Context, id string, off, length uint64) (io.ReadCloser, error) {
-	r, _, err := s.open(ctx, id, off, length)
-	return r, err
-}
-
-// open is Get that also returns the chunk's size.
-func (s *Store) open(ctx context.Context, id string, off, length uint64) (io.ReadCloser, uint64, error) {
+// Get returns a reader of [off, off+length) of the chunk and the chunk's
+// whole size; length 0 means to the end, and a range past the end is
+// clamped. ErrNotFound when the chunk is missing, ErrRange when off is
+// beyond its size. The caller closes the reader.
+func (s *Store) Get(ctx context.Context, id string, off, length uint64) (io.ReadCloser, uint64, error) {
 	if err := ValidID(id); err != nil {
 		return nil, 0, err
 	}

@@ -1,4 +1,4 @@
-package chunk
+package chunkstore
 
 import (
 	"bytes"
@@ -84,7 +84,7 @@ func copyVerified(w io.Writer, r io.Reader, size uint64, sum []byte) error {
 	v := &verifier{w: w, h: h, size: size}
 	var buf []byte
 	if _, ok := r.(io.WriterTo); !ok {
-		buf = make([]byte, MessageSize) // few large writes to the store
+		buf = make([]byte, copyBufferBytes) // few large writes to the store
 	}
 	if _, err := io.CopyBuffer(v, r, buf); err != nil {
 		return err
@@ -116,3 +116,7 @@ func (v *verifier) Write(p []byte) (int, error) {
 	v.n += uint64(n)
 	return n, err
 }
+
+// copyBufferBytes is the buffer of a Put from a reader that cannot write
+// itself out.
+const copyBufferBytes = 1 << 20
