@@ -29,6 +29,7 @@ proto:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./server/namespace/ ./server/storage/
 	cd bench && $(GO) run -mod=mod . --clients 1,16,64,256 --ops 10000
+	cd bench && $(GO) run -mod=mod . --clients 64,256 --ops 10000 --shared-client
 
 fmt:
 	gofmt -l -w .
