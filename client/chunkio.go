@@ -3,8 +3,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -38,15 +36,6 @@ const (
 	// getRounds bounds the passes over a chunk's sources.
 	getRounds = 3
 )
-
-// newChunkID returns a fresh chunk ID: 128 random bits as 32 hex digits.
-// IDs are never content hashes: chunks are deleted by reference count per
-// ID, so two uploads of equal bytes must not share one.
-func newChunkID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return hex.EncodeToString(b[:])
-}
 
 // transferTimeout bounds one attempt to move n bytes.
 func (c *Client) transferTimeout(n int) time.Duration {

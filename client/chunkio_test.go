@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 
+	"github.com/geomds/geomds/chunkstore"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
@@ -11,7 +12,7 @@ import (
 // client's own site first) and returns its record, naming the site that
 // stored it.
 func (c *Client) putChunk(ctx context.Context, data []byte) (*pb.ChunkRef, error) {
-	return c.putChunkAs(ctx, newChunkID(), data)
+	return c.putChunkAs(ctx, chunkstore.NewID(), data)
 }
 
 // getChunk reads [off, off+length) of the chunk ref (length 0 = to the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 
+	"github.com/geomds/geomds/chunkstore"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
@@ -40,7 +41,7 @@ func (cn *content) startUploadLocked(ctx context.Context, data []byte, exts []*p
 			return err
 		}
 	}
-	u := &upload{id: newChunkID(), data: data, exts: exts, done: make(chan struct{})}
+	u := &upload{id: chunkstore.NewID(), data: data, exts: exts, done: make(chan struct{})}
 	for _, e := range exts {
 		e.Chunk = u.id
 	}

@@ -124,14 +124,7 @@ func TestBenchJSON(t *testing.T) {
 func TestPutGetCat(t *testing.T) {
 	c := servertest.Start(t, servertest.Options{})
 	dir := t.TempDir()
-	data := make([]byte, 9<<20+123) // three chunks
-	for i := range data {
-		data[i] = byte(i * 7)
-	}
-	src := filepath.Join(dir, "in")
-	if err := os.WriteFile(src, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	src, data := localFile(t, dir, 9<<20+123, 7) // three chunks
 	mustCtl(t, c, "--site", "west", "put", src, "/f")
 	dst := filepath.Join(dir, "out")
 	mustCtl(t, c, "--site", "east", "get", "/f", dst)
@@ -190,14 +183,7 @@ func TestFsck(t *testing.T) {
 func TestChunkStoreFlag(t *testing.T) {
 	c := servertest.Start(t, servertest.Options{})
 	dir := t.TempDir()
-	data := make([]byte, 5<<20+17) // two chunks
-	for i := range data {
-		data[i] = byte(i * 13)
-	}
-	src := filepath.Join(dir, "in")
-	if err := os.WriteFile(src, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	src, data := localFile(t, dir, 5<<20+17, 13) // two chunks
 	storeDir := filepath.Join(c.Dir(), "chunks-north")
 	store := "file://" + storeDir
 	before, _ := os.ReadDir(storeDir)
@@ -220,4 +206,19 @@ func TestChunkStoreFlag(t *testing.T) {
 	if _, errOut, code := ctl(t, c, "--chunk-store", store, "ls", "/"); code != 2 || !strings.Contains(errOut, "--site") {
 		t.Fatalf("--chunk-store without --site: exit %d %q, want a usage error", code, errOut)
 	}
+}
+
+// localFile writes n bytes (byte i is i*mul) to dir/in and returns its path
+// and the bytes.
+func localFile(t *testing.T, dir string, n, mul int) (string, []byte) {
+	t.Helper()
+	data := make([]byte, n)
+	for i := range data {
+		data[i] = byte(i * mul)
+	}
+	src := filepath.Join(dir, "in")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return src, data
 }
