@@ -155,26 +155,25 @@ func testLarge(t *testing.T, s *chunkstore.Store) {
 	if got := chunkstoretest.Get(t, s, id, 8<<20-5, 10); !bytes.Equal(got, data[8<<20-5:8<<20+5]) {
 		t.Fatalf("large chunk range differs")
 	}
+	corruptPutRefused(t, s, data, len(data)-1)
+}
+
+// corruptPutRefused puts data with byte i flipped under data's sum and
+// checks that the store refuses it and keeps nothing.
+func corruptPutRefused(t *testing.T, s *chunkstore.Store, data []byte, i int) {
+	t.Helper()
 	bad := append([]byte(nil), data...)
-	bad[len(bad)-1] ^= 1
-	id2 := chunkstore.NewID()
-	err := s.Put(chunkstoretest.Ctx(t), id2, uint64(len(bad)), sumOf(data), bytes.NewReader(bad))
+	bad[i] ^= 0x80
+	id := chunkstore.NewID()
+	err := s.Put(chunkstoretest.Ctx(t), id, uint64(len(bad)), sumOf(data), bytes.NewReader(bad))
 	if !errors.Is(err, chunkstore.ErrChecksum) {
-		t.Fatalf("large corrupted Put = %v, want chunkstore.ErrChecksum", err)
+		t.Fatalf("Put with byte %d damaged = %v, want ErrChecksum", i, err)
 	}
-	chunkstoretest.Absent(t, s, id2)
+	chunkstoretest.Absent(t, s, id)
 }
 
 func testChecksumMismatch(t *testing.T, s *chunkstore.Store) {
-	data := chunkstoretest.RandomBytes(4, 5000)
-	id := chunkstore.NewID()
-	bad := append([]byte(nil), data...)
-	bad[2500] ^= 0x80
-	err := s.Put(chunkstoretest.Ctx(t), id, uint64(len(bad)), sumOf(data), bytes.NewReader(bad))
-	if !errors.Is(err, chunkstore.ErrChecksum) {
-		t.Fatalf("Put with a wrong sum = %v, want ErrChecksum", err)
-	}
-	chunkstoretest.Absent(t, s, id)
+	corruptPutRefused(t, s, chunkstoretest.RandomBytes(4, 5000), 2500)
 }
 
 func testShortAndLongStream(t *testing.T, s *chunkstore.Store) {

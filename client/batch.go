@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/status"
@@ -54,8 +55,13 @@ const (
 	numBatchClasses
 )
 
-// maxBatchCalls per RPC; the server accepts up to rpc.MaxBatchItems.
-const maxBatchCalls = 256
+// A batch carries at most maxBatchCalls calls (the server accepts up to
+// rpc.MaxBatchItems) and, beyond its first call, at most maxBatchBytes of
+// requests, well inside the 16 MiB message limit (a command may be 1 MiB).
+const (
+	maxBatchCalls = 256
+	maxBatchBytes = 4 << 20
+)
 
 // batchCall is one caller's call, answered through done.
 type batchCall struct {
@@ -125,14 +131,15 @@ func (b *batchingNS) call(ctx context.Context, class int, item *pb.BatchItem) (*
 }
 
 // send lets the goroutines that are ready to run queue their calls, then
-// sends what q holds (up to maxBatchCalls; a sender for the rest starts).
+// sends what q holds (up to maxBatchCalls and maxBatchBytes; a sender for
+// the rest starts).
 func (b *batchingNS) send(q *batchQueue) {
 	runtime.Gosched()
 	if b.beforeTake != nil {
 		b.beforeTake()
 	}
 	b.mu.Lock()
-	n := min(len(q.calls), maxBatchCalls)
+	n := batchLen(q.calls)
 	calls := make([]*batchCall, 0, n)
 	for _, c := range q.calls[:n] {
 		if c.ctx.Err() == nil { // else its caller has gone
@@ -158,10 +165,34 @@ func (b *batchingNS) send(q *batchQueue) {
 	}
 }
 
+// batchLen is how many of calls, from the first, one batch takes.
+func batchLen(calls []*batchCall) int {
+	n, size := 0, 0
+	for n < min(len(calls), maxBatchCalls) {
+		size += proto.Size(calls[n].item)
+		if n > 0 && size > maxBatchBytes {
+			break
+		}
+		n++
+	}
+	return n
+}
+
 // sendBatch sends calls as one Batch and answers each from its result.
 func (b *batchingNS) sendBatch(calls []*batchCall) {
 	ctx, cancel := batchContext(calls)
 	defer cancel()
+	// Once every caller has gone, the batch is abandoned too.
+	var waiting atomic.Int64
+	waiting.Store(int64(len(calls)))
+	for _, c := range calls {
+		stop := context.AfterFunc(c.ctx, func() {
+			if waiting.Add(-1) == 0 {
+				cancel()
+			}
+		})
+		defer stop()
+	}
 	req := &pb.BatchRequest{Items: make([]*pb.BatchItem, len(calls))}
 	for i, c := range calls {
 		req.Items[i] = c.item
@@ -181,23 +212,32 @@ func (b *batchingNS) sendBatch(calls []*batchCall) {
 		if err != nil {
 			c.err = err
 		} else {
-			c.res, c.err = batchResult(reply.GetResults()[i])
+			c.res, c.err = batchResult(c.item, reply.GetResults()[i])
 		}
 		close(c.done)
 	}
 }
 
-// batchResult unpacks one item's result: its reply, or its error.
-func batchResult(r *pb.BatchResult) (*pb.BatchResult, error) {
-	e, ok := r.GetReply().(*pb.BatchResult_Error)
-	if !ok {
-		return r, nil
+// batchResult unpacks one item's result: its reply, or its error. A reply
+// of another kind than the call (or none) is a malformed answer.
+func batchResult(item *pb.BatchItem, r *pb.BatchResult) (*pb.BatchResult, error) {
+	switch reply := r.GetReply().(type) {
+	case *pb.BatchResult_Error:
+		st := &status.Status{}
+		if err := proto.Unmarshal(reply.Error, st); err != nil {
+			return nil, grpcstatus.Errorf(codes.Internal, "batch: undecodable error of an item: %v", err)
+		}
+		return nil, grpcstatus.ErrorProto(st)
+	case *pb.BatchResult_Mutate:
+		if _, ok := item.GetCall().(*pb.BatchItem_Mutate); ok && reply.Mutate != nil {
+			return r, nil
+		}
+	case *pb.BatchResult_Attr:
+		if _, ok := item.GetCall().(*pb.BatchItem_Mutate); !ok && reply.Attr != nil {
+			return r, nil
+		}
 	}
-	st := &status.Status{}
-	if err := proto.Unmarshal(e.Error, st); err != nil {
-		return nil, grpcstatus.Errorf(codes.Internal, "batch: undecodable error of an item: %v", err)
-	}
-	return nil, grpcstatus.ErrorProto(st)
+	return nil, grpcstatus.Errorf(codes.Internal, "batch: an item answered with %T", r.GetReply())
 }
 
 // sendEach sends every call on its own, at once.

@@ -191,3 +191,80 @@ func TestBatchClassesApart(t *testing.T) {
 		t.Fatal("the mutation waited for the held read")
 	}
 }
+
+// A batch stops adding calls at maxBatchBytes (its first call is always
+// taken, however large).
+func TestBatchLenBytes(t *testing.T) {
+	call := func(valueBytes int) *batchCall {
+		cmd := &pb.Command{Op: &pb.Command_SetXattr{SetXattr: &pb.SetXattr{Path: "/f", Name: "user.x", Value: make([]byte, valueBytes)}}}
+		return &batchCall{item: &pb.BatchItem{Call: &pb.BatchItem_Mutate{Mutate: &pb.MutateRequest{Command: cmd}}}}
+	}
+	big := []*batchCall{call(1500 << 10), call(1500 << 10), call(1500 << 10), call(10)}
+	if n := batchLen(big); n != 2 {
+		t.Fatalf("batch of 1.5 MiB calls takes %d, want 2 (under %d bytes)", n, maxBatchBytes)
+	}
+	if n := batchLen([]*batchCall{call(5 << 20), call(10)}); n != 1 {
+		t.Fatalf("a call over the cap alone: batch takes %d, want 1", n)
+	}
+	small := make([]*batchCall, maxBatchCalls+5)
+	for i := range small {
+		small[i] = call(10)
+	}
+	if n := batchLen(small); n != maxBatchCalls {
+		t.Fatalf("batch takes %d small calls, want %d", n, maxBatchCalls)
+	}
+}
+
+// A reply of another kind than its call, or none, is an error, not an
+// empty success.
+func TestBatchResultKinds(t *testing.T) {
+	mutate := &pb.BatchItem{Call: &pb.BatchItem_Mutate{Mutate: &pb.MutateRequest{}}}
+	read := &pb.BatchItem{Call: &pb.BatchItem_GetAttr{GetAttr: &pb.GetAttrRequest{}}}
+	attr := &pb.BatchResult{Reply: &pb.BatchResult_Attr{Attr: &pb.AttrReply{}}}
+	mut := &pb.BatchResult{Reply: &pb.BatchResult_Mutate{Mutate: &pb.MutateReply{}}}
+	for _, tc := range []struct {
+		item *pb.BatchItem
+		res  *pb.BatchResult
+		ok   bool
+	}{{mutate, mut, true}, {read, attr, true}, {mutate, attr, false}, {read, mut, false}, {mutate, &pb.BatchResult{}, false}} {
+		_, err := batchResult(tc.item, tc.res)
+		if (err == nil) != tc.ok {
+			t.Errorf("%T answered with %T: err %v, want ok=%v", tc.item.GetCall(), tc.res.GetReply(), err, tc.ok)
+		}
+	}
+}
+
+// When every caller of a batch has gone, the Batch RPC is cancelled: the
+// node stops working for nobody.
+func TestBatchAbandonedWhenCallersLeave(t *testing.T) {
+	n := startNode(t, "a", "east")
+	entered, cancelled := make(chan struct{}, 3), make(chan struct{}, 3)
+	n.set(func(n *fakeNode) {
+		n.batching = true
+		n.onGetAttr = func(ctx context.Context, _ *pb.GetAttrRequest) error {
+			entered <- struct{}{}
+			<-ctx.Done()
+			cancelled <- struct{}{}
+			return ctx.Err()
+		}
+	})
+	c := newTestClient(t, Config{Creds: &pb.Creds{}}, n)
+	release, queued := holdSenders(t, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	for range 3 {
+		go c.Stat(ctx, "/") //nolint:errcheck // cancelled below
+	}
+	waitFor(t, "three reads queued", func() bool { return queued(classStrong) == 3 })
+	close(release)
+	for range 3 {
+		<-entered
+	}
+	cancel()
+	for i := range 3 {
+		select {
+		case <-cancelled:
+		case <-time.After(3 * time.Second): // the attempt's own deadline is 6.7 s away
+			t.Fatalf("the node's handler %d still runs after every caller left", i)
+		}
+	}
+}

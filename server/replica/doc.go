@@ -36,7 +36,12 @@
 //     Save runs, and the durability responses leave as soon as it is done,
 //     from the goroutine that ran it: the apply of one round's commits and
 //     the fsync of the next round's entries overlap instead of taking turns.
-//     No entry is applied before this node holds it durably.
+//     No entry is applied before this node holds it durably. The state may
+//     then reach the disk before the hard state that records the commit:
+//     after a crash the state machine can be ahead of the durable commit
+//     index, which restart handles as after a snapshot restore (raft's
+//     applied index comes from the log, and entries at or below
+//     StateMachine.Applied() are skipped).
 //  5. The remaining rd.CommittedEntries go to StateMachine.Apply in one batch; conf changes
 //     are applied to raft first (ApplyConfChange) and their ConfState is passed
 //     in the Entry. Entries at or below StateMachine.Applied() are never
