@@ -29,7 +29,10 @@ import (
 // plain RPC. RPCs are not limited in number: a slow batch delays only its
 // own calls. Calls are batched by class (mutations, and reads by
 // consistency) so that a call that may wait long (a STRONG read without a
-// quorum) never holds up one that need not (a STALE read).
+// quorum) never holds up one that need not (a STALE read). A batch's reply
+// waits for its slowest call; the calls of one class wait for the same
+// things (a commit, an applied index, a read round), so that costs little.
+// A node without Batch is remembered as such for the client's lifetime.
 type batchingNS struct {
 	pb.NamespaceClient
 
