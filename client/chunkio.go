@@ -42,8 +42,10 @@ func (c *Client) transferTimeout(n int) time.Duration {
 	return c.cfg.AttemptTimeout + time.Duration(n>>20)*transferGrace
 }
 
-// putChunkAs is putChunk under a given ID (a retry of a failed upload keeps
-// its ID: the layout being built already names it). Put is idempotent per
+// putChunkAs uploads data as chunk id, into the client's site store when
+// it has one (chunkdirect.go), else through the nearest node (the client's
+// own site first), and returns its record. A retry of a failed upload keeps
+// its ID (the layout being built already names it); Put is idempotent per
 // ID, so a failed attempt is retried on the next node.
 func (c *Client) putChunkAs(ctx context.Context, id string, data []byte) (*pb.ChunkRef, error) {
 	sum := chunksum.Of(data)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -17,7 +18,8 @@ import (
 )
 
 // chunkTraces records the chunk transfers a client makes, by where they
-// went: "chunk store" for its own store, else the node's address.
+// went: "chunk store" for its own store, else the node's address, with
+// " failed" added when the transfer failed.
 type chunkTraces struct {
 	mu  sync.Mutex
 	got map[string][]string // method -> endpoints
@@ -29,7 +31,11 @@ func (ct *chunkTraces) record(t client.Trace) {
 	}
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
-	ct.got[t.Method] = append(ct.got[t.Method], t.Endpoint)
+	ep := t.Endpoint
+	if t.Err != nil {
+		ep += " failed"
+	}
+	ct.got[t.Method] = append(ct.got[t.Method], ep)
 }
 
 func (ct *chunkTraces) take(method string) []string {
@@ -91,6 +97,31 @@ func TestDirectChunkStore(t *testing.T) {
 	}
 	if got := traces.take("ChunkGet"); len(got) != 1 || got[0] == "chunk store" {
 		t.Fatalf("west's chunk was read through %v, want one node", got)
+	}
+
+	// Damage at rest is caught by the direct read (and by the nodes' path
+	// it falls back to): the read fails rather than return other bytes.
+	names, err := os.ReadDir(filepath.Join(c.Dir(), "chunks-east"))
+	if err != nil || len(names) == 0 {
+		t.Fatalf("east's store: %d chunks, %v", len(names), err)
+	}
+	for _, de := range names {
+		path := filepath.Join(c.Dir(), "chunks-east", de.Name())
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)/2] ^= 0x40
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	traces.take("ChunkGet")
+	if got, err := east.ReadFile(ctx, "/direct"); err == nil {
+		t.Fatalf("east read %d bytes of damaged chunks without an error", len(got))
+	}
+	if got := traces.take("ChunkGet"); len(got) == 0 || got[0] != "chunk store failed" {
+		t.Fatalf("reads of damaged chunks: %v, want the store's read to fail first", got)
 	}
 
 	// A store of another site than the client's is refused.

@@ -17,6 +17,7 @@
 package chunksum
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -55,4 +56,17 @@ func For(sum []byte) (hash.Hash, error) {
 		return sha256.New(), nil
 	}
 	return New(), nil
+}
+
+// Verify checks data against sum, of either kind.
+func Verify(data, sum []byte) error {
+	h, err := For(sum)
+	if err != nil {
+		return err
+	}
+	h.Write(data)
+	if got := h.Sum(nil); !bytes.Equal(got, sum) {
+		return fmt.Errorf("checksum mismatch: got %x, want %x", got, sum)
+	}
+	return nil
 }

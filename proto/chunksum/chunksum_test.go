@@ -58,3 +58,19 @@ func BenchmarkSum(b *testing.B) {
 		})
 	}
 }
+
+func TestVerify(t *testing.T) {
+	data := []byte("chunk bytes")
+	sha := sha256.Sum256(data)
+	for _, sum := range [][]byte{Of(data), sha[:]} {
+		if err := Verify(data, sum); err != nil {
+			t.Errorf("Verify with a %d-byte sum of the data: %v", len(sum), err)
+		}
+		if err := Verify([]byte("other bytes"), sum); err == nil {
+			t.Errorf("Verify of other bytes against a %d-byte sum passed", len(sum))
+		}
+	}
+	if err := Verify(data, []byte{1, 2, 3}); err == nil {
+		t.Error("Verify with a sum of no known kind passed")
+	}
+}

@@ -1,7 +1,6 @@
 package chunk
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,13 +66,8 @@ func GetRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, off,
 		return nil, 0, err
 	}
 	if wholeRange(off, length, first.GetSize()) {
-		h, err := chunksum.For(sum)
-		if err != nil {
+		if err := chunksum.Verify(data, sum); err != nil {
 			return nil, 0, fmt.Errorf("get %s: %w: %v", id, ErrChecksum, err)
-		}
-		h.Write(data)
-		if got := h.Sum(nil); !bytes.Equal(got, sum) {
-			return nil, 0, fmt.Errorf("get %s: %w: got %x, want %x", id, ErrChecksum, got, sum)
 		}
 	}
 	return data, first.GetSize(), nil
