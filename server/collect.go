@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/geomds/geomds/chunkstore"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"github.com/geomds/geomds/server/chunk"
 	"github.com/geomds/geomds/server/namespace"
@@ -99,7 +100,7 @@ func (n *Node) atSite(ctx context.Context, site string, f func(context.Context, 
 		errs = append(errs, fmt.Errorf("%s: %w", m.Name, err))
 	}
 	if len(errs) == 0 {
-		return fmt.Errorf("no member at site %s: %w", site, chunk.ErrNotFound)
+		return fmt.Errorf("no member at site %s: %w", site, chunkstore.ErrNotFound)
 	}
 	return errors.Join(errs...)
 }

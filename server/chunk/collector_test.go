@@ -91,7 +91,7 @@ func (w *gcWorld) collector() *Collector {
 
 func (w *gcWorld) present(t *testing.T, site, id string) bool {
 	_, err := w.stores[site].Stat(chunkstoretest.Ctx(t), id)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, chunkstore.ErrNotFound) {
 		t.Fatal(err)
 	}
 	return err == nil

@@ -12,26 +12,16 @@ import (
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
-// The store's errors, under the names the service has always used.
-var (
-	ErrNotFound  = chunkstore.ErrNotFound
-	ErrChecksum  = chunkstore.ErrChecksum
-	ErrSize      = chunkstore.ErrSize
-	ErrInvalidID = chunkstore.ErrInvalidID
-	ErrRange     = chunkstore.ErrRange
-	ErrTooLarge  = chunkstore.ErrTooLarge
-)
-
-// Errno is the errno of err: ENOENT for ErrNotFound, EINVAL for a bad
+// Errno is the errno of err: ENOENT for chunkstore.ErrNotFound, EINVAL for a bad
 // request (ID, size, checksum, range), OK for nil, EIO for anything else.
 func Errno(err error) pb.Errno {
 	switch {
 	case err == nil:
 		return pb.Errno_OK
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, chunkstore.ErrNotFound):
 		return pb.Errno_ENOENT
-	case errors.Is(err, ErrChecksum), errors.Is(err, ErrSize),
-		errors.Is(err, ErrInvalidID), errors.Is(err, ErrRange), errors.Is(err, ErrTooLarge):
+	case errors.Is(err, chunkstore.ErrChecksum), errors.Is(err, chunkstore.ErrSize),
+		errors.Is(err, chunkstore.ErrInvalidID), errors.Is(err, chunkstore.ErrRange), errors.Is(err, chunkstore.ErrTooLarge):
 		return pb.Errno_EINVAL
 	}
 	return pb.Errno_EIO
@@ -57,7 +47,7 @@ func toStatus(err error) error {
 }
 
 // fromStatus maps a status from the service back to the store's errors, so
-// errors.Is(err, ErrNotFound) works on both sides of the wire. The status
+// errors.Is(err, chunkstore.ErrNotFound) works on both sides of the wire. The status
 // stays in the chain for its message.
 func fromStatus(op, id string, err error) error {
 	if err == nil {
@@ -65,7 +55,7 @@ func fromStatus(op, id string, err error) error {
 	}
 	switch status.Code(err) {
 	case codes.NotFound:
-		return &remoteError{op: op, id: id, kind: ErrNotFound, err: err}
+		return &remoteError{op: op, id: id, kind: chunkstore.ErrNotFound, err: err}
 	case codes.InvalidArgument:
 		return &remoteError{op: op, id: id, kind: errRemoteInvalid, err: err}
 	}
@@ -79,7 +69,7 @@ var errRemoteInvalid = errors.New("rejected by the chunk service")
 // remoteError is an error returned by a remote chunk service.
 type remoteError struct {
 	op, id string
-	kind   error // ErrNotFound, errRemoteInvalid or nil
+	kind   error // chunkstore.ErrNotFound, errRemoteInvalid or nil
 	err    error // the gRPC status error
 }
 

@@ -17,7 +17,7 @@ import (
 // message carries id, size and sum, data follows in MessageSize pieces.
 func PutRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, data []byte) error {
 	if len(data) > chunkstore.MaxChunkSize {
-		return fmt.Errorf("put %s: %w: %d bytes", id, ErrTooLarge, len(data))
+		return fmt.Errorf("put %s: %w: %d bytes", id, chunkstore.ErrTooLarge, len(data))
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // ends the stream if we return early
@@ -67,7 +67,7 @@ func GetRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, off,
 	}
 	if wholeRange(off, length, first.GetSize()) {
 		if err := chunksum.Verify(data, sum); err != nil {
-			return nil, 0, fmt.Errorf("get %s: %w: %v", id, ErrChecksum, err)
+			return nil, 0, fmt.Errorf("get %s: %w: %v", id, chunkstore.ErrChecksum, err)
 		}
 	}
 	return data, first.GetSize(), nil
@@ -77,10 +77,10 @@ func GetRemote(ctx context.Context, cc grpc.ClientConnInterface, id string, off,
 // bytes returns.
 func replyLen(size, off, length uint64) (uint64, error) {
 	if size > chunkstore.MaxChunkSize {
-		return 0, fmt.Errorf("%w: server reports %d bytes", ErrTooLarge, size)
+		return 0, fmt.Errorf("%w: server reports %d bytes", chunkstore.ErrTooLarge, size)
 	}
 	if off > size {
-		return 0, fmt.Errorf("%w: offset %d, size %d", ErrRange, off, size)
+		return 0, fmt.Errorf("%w: offset %d, size %d", chunkstore.ErrRange, off, size)
 	}
 	n := size - off
 	if length > 0 && length < n {
@@ -96,7 +96,7 @@ func recvData(stream pb.Chunks_GetClient, id string, first *pb.GetChunkReply, wa
 	var sum []byte
 	for m := first; ; {
 		if uint64(len(buf)+len(m.GetData())) > want {
-			return nil, nil, fmt.Errorf("get %s: %w: more than %d bytes", id, ErrSize, want)
+			return nil, nil, fmt.Errorf("get %s: %w: more than %d bytes", id, chunkstore.ErrSize, want)
 		}
 		buf = append(buf, m.GetData()...)
 		if len(m.GetSum()) > 0 {
@@ -110,7 +110,7 @@ func recvData(stream pb.Chunks_GetClient, id string, first *pb.GetChunkReply, wa
 		}
 	}
 	if uint64(len(buf)) != want {
-		return nil, nil, fmt.Errorf("get %s: %w: got %d bytes, want %d", id, ErrSize, len(buf), want)
+		return nil, nil, fmt.Errorf("get %s: %w: got %d bytes, want %d", id, chunkstore.ErrSize, len(buf), want)
 	}
 	return buf, sum, nil
 }

@@ -41,7 +41,7 @@ func (v *Service) Register(g grpc.ServiceRegistrar) { pb.RegisterChunksServer(g,
 func (v *Service) Put(stream pb.Chunks_PutServer) error {
 	first, err := stream.Recv()
 	if errors.Is(err, io.EOF) {
-		return toStatus(fmt.Errorf("put: %w: empty stream", ErrInvalidID))
+		return toStatus(fmt.Errorf("put: %w: empty stream", chunkstore.ErrInvalidID))
 	}
 	if err != nil {
 		return err
@@ -104,7 +104,7 @@ func (v *Service) Get(req *pb.GetChunkRequest, stream pb.Chunks_GetServer) error
 	ctx := stream.Context()
 	id, off, length := req.GetId(), req.GetOffset(), req.GetLength()
 	r, size, err := v.store.Get(ctx, id, off, length)
-	if errors.Is(err, ErrNotFound) && v.Relay != nil {
+	if errors.Is(err, chunkstore.ErrNotFound) && v.Relay != nil {
 		if others := otherSites(req.GetSites(), v.store.Site()); len(others) > 0 {
 			return toStatus(v.relay(stream, others, req))
 		}

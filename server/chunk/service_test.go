@@ -232,8 +232,8 @@ func testRemoteErrors(t *testing.T, s *chunkstore.Store, cc *grpc.ClientConn) {
 	ctx := chunkstoretest.Ctx(t)
 	id := chunkstore.NewID()
 	_, _, err := GetRemote(ctx, cc, id, 0, 0)
-	if !errors.Is(err, ErrNotFound) {
-		t.Fatalf("GetRemote of a missing chunk = %v, want ErrNotFound", err)
+	if !errors.Is(err, chunkstore.ErrNotFound) {
+		t.Fatalf("GetRemote of a missing chunk = %v, want chunkstore.ErrNotFound", err)
 	}
 	wantErrno(t, err, codes.NotFound, "ENOENT")
 	_, err = pb.NewChunksClient(cc).Delete(ctx, &pb.DeleteChunkRequest{Id: "../etc"})
@@ -270,11 +270,11 @@ func TestGetRemoteVerifies(t *testing.T) {
 		off  uint64
 		want error
 	}{
-		{"corrupt", &lyingServer{data: corrupt, size: uint64(len(data)), sum: chunksum.Of(data)}, 0, ErrChecksum},
-		{"no sum", &lyingServer{data: data, size: uint64(len(data))}, 0, ErrChecksum},
-		{"short", &lyingServer{data: data[:5], size: uint64(len(data)), sum: chunksum.Of(data)}, 0, ErrSize},
-		{"long", &lyingServer{data: data, size: 5, sum: chunksum.Of(data[:5])}, 0, ErrSize},
-		{"short range", &lyingServer{data: data[3:6], size: uint64(len(data))}, 3, ErrSize},
+		{"corrupt", &lyingServer{data: corrupt, size: uint64(len(data)), sum: chunksum.Of(data)}, 0, chunkstore.ErrChecksum},
+		{"no sum", &lyingServer{data: data, size: uint64(len(data))}, 0, chunkstore.ErrChecksum},
+		{"short", &lyingServer{data: data[:5], size: uint64(len(data)), sum: chunksum.Of(data)}, 0, chunkstore.ErrSize},
+		{"long", &lyingServer{data: data, size: 5, sum: chunksum.Of(data[:5])}, 0, chunkstore.ErrSize},
+		{"short range", &lyingServer{data: data[3:6], size: uint64(len(data))}, 3, chunkstore.ErrSize},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, _, err := GetRemote(ctx, serve(t, tc.srv), "x", tc.off, 0)

@@ -62,8 +62,8 @@ func TestFileSum(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if _, _, err := GetRemote(chunkstoretest.Ctx(t), cc, damaged, 0, 0); !errors.Is(err, ErrChecksum) {
-		t.Fatalf("GetRemote of a chunk damaged at rest = %v, want ErrChecksum", err)
+	if _, _, err := GetRemote(chunkstoretest.Ctx(t), cc, damaged, 0, 0); !errors.Is(err, chunkstore.ErrChecksum) {
+		t.Fatalf("GetRemote of a chunk damaged at rest = %v, want chunkstore.ErrChecksum", err)
 	}
 }
 
