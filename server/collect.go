@@ -84,7 +84,7 @@ func (n *Node) relayChunk(ctx context.Context, sites []string, id string, off, l
 // delays and cuts apply); it returns the failures joined, or ErrNotFound
 // when no member is at site.
 func (n *Node) atSite(ctx context.Context, site string, f func(context.Context, *grpc.ClientConn) error) error {
-	ctx = metadata.AppendToOutgoingContext(ctx, "geomds-site", n.cfg.Site)
+	ctx = metadata.AppendToOutgoingContext(ctx, siteKey, n.cfg.Site)
 	var errs []error
 	for _, m := range n.fsm.Members() {
 		if m.Site != site || m.Id == n.id {

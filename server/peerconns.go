@@ -10,7 +10,7 @@ import (
 
 // peerConns are this node's client connections to the other members, by
 // address, for the calls it makes as their client: round-trip probes,
-// chunk relays and chunk deletions. Each is made at its first use and kept
+// status forwarded to the leader, chunk relays and chunk deletions. Each is made at its first use and kept
 // (a relayed read of a large file needs one per chunk window); close ends
 // them all.
 type peerConns struct {
@@ -20,6 +20,10 @@ type peerConns struct {
 }
 
 var errNodeStopped = errors.New("node stopped")
+
+// siteKey is the gRPC metadata key in which a caller declares its site (a
+// client, or this node calling another as its client).
+const siteKey = "geomds-site"
 
 // get returns the connection to addr, making it if needed.
 func (p *peerConns) get(addr string) (*grpc.ClientConn, error) {

@@ -24,7 +24,7 @@ type peerRTT struct {
 // as it would for a client here).
 func (n *Node) probePeers(ctx context.Context) {
 	p := &n.rtts
-	ctx = metadata.AppendToOutgoingContext(ctx, "geomds-site", n.cfg.Site)
+	ctx = metadata.AppendToOutgoingContext(ctx, siteKey, n.cfg.Site)
 	t := time.NewTicker(probeInterval)
 	defer t.Stop()
 	for {

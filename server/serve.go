@@ -6,7 +6,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -33,7 +32,7 @@ func (n *Node) serve() {
 	n.rpc = rpc.New(rpc.Config{
 		Name: n.cfg.Name, Site: n.cfg.Site, NodeID: n.id,
 		Shard: measuredShard{n.rep, n.metrics}, FSM: n.fsm, Engine: n.eng,
-		Forward: forwardStatus, NoQuorumAfter: n.cfg.NoQuorumAfter, PeerRTT: n.rtts.snapshot,
+		Forward: n.forwardStatus, NoQuorumAfter: n.cfg.NoQuorumAfter, PeerRTT: n.rtts.snapshot,
 	})
 	pb.RegisterNamespaceServer(n.grpc, n.rpc)
 	pb.RegisterClusterServer(n.grpc, n.rpc)
@@ -90,12 +89,11 @@ func (n *Node) serve() {
 }
 
 // forwardStatus asks another node for its own status.
-func forwardStatus(ctx context.Context, addr string, req *pb.StatusRequest) (*pb.StatusReply, error) {
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+func (n *Node) forwardStatus(ctx context.Context, addr string, req *pb.StatusRequest) (*pb.StatusReply, error) {
+	cc, err := n.peers.get(addr)
 	if err != nil {
 		return nil, err
 	}
-	defer cc.Close()
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	return pb.NewClusterClient(cc).Status(ctx, req)
@@ -109,7 +107,7 @@ func forwardStatus(ctx context.Context, addr string, req *pb.StatusRequest) (*pb
 // would after a connection failure.
 func (n *Node) clientLink(ctx context.Context) (time.Duration, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	sites := md.Get("geomds-site")
+	sites := md.Get(siteKey)
 	if len(sites) == 0 {
 		return 0, nil
 	}

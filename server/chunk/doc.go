@@ -38,7 +38,7 @@
 // user.geomds.sha256, which are still read.
 //
 // Get reads [off, off+length) (length 0 = to the end); a range past the end
-// is clamped, off beyond the size is chunkstore.ErrRange, a missing ID is chunkstore.ErrNotFound.
+// is clamped, off beyond the size is ErrRange, a missing ID is ErrNotFound.
 // Delete of a missing ID succeeds, so deletion is idempotent. Rewriting an
 // existing ID replaces it; IDs are unique per upload, so a rewrite is a retry
 // of the same bytes.
