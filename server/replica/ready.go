@@ -28,14 +28,7 @@ func (r *Replica) handleReady(ctx context.Context) error {
 	r.handleReadStates(rd.ReadStates)
 	save := !raft.IsEmptyHardState(rd.HardState) || len(rd.Entries) > 0
 	during, after := r.splitDurable(rd, save)
-	if len(during) == 0 {
-		if save {
-			if err := r.cfg.Log.Save(rd.HardState, rd.Entries, rd.MustSync); err != nil {
-				return fmt.Errorf("replica: save: %w", err)
-			}
-		}
-		r.send(late)
-	} else if err := r.applyWhileSaving(ctx, rd, during, late); err != nil {
+	if err := r.applyWhileSaving(ctx, rd, save, during, late); err != nil {
 		return err
 	}
 	if err := r.apply(ctx, after); err != nil {
@@ -70,25 +63,33 @@ func (r *Replica) splitDurable(rd raft.Ready, save bool) (during, after []*raftp
 	return ents[:i], ents[i:]
 }
 
-// applyWhileSaving applies entries that were durable before rd while
-// rd's entries and hard state are written and synced; the messages that
-// vouch for that write leave as soon as it is done, not after the apply.
-// The fsync and the apply of the previous round's commits then overlap
-// instead of taking turns on the loop.
-func (r *Replica) applyWhileSaving(ctx context.Context, rd raft.Ready, during []*raftpb.Entry, late []*raftpb.Message) error {
+// applyWhileSaving applies entries that were durable before rd (during)
+// while rd's entries and hard state are written and synced, and sends the
+// messages that vouch for that write (late) as soon as it is done, not
+// after the apply: the fsync and the apply of the previous round's commits
+// overlap instead of taking turns on the loop.
+func (r *Replica) applyWhileSaving(ctx context.Context, rd raft.Ready, save bool, during []*raftpb.Entry, late []*raftpb.Message) error {
+	if len(during) == 0 {
+		return r.persist(rd, save, late)
+	}
 	saved := make(chan error, 1)
-	go func() {
-		err := r.cfg.Log.Save(rd.HardState, rd.Entries, rd.MustSync)
-		if err == nil {
-			r.send(late)
-		}
-		saved <- err
-	}()
+	go func() { saved <- r.persist(rd, save, late) }()
 	applyErr := r.apply(ctx, during)
 	if err := <-saved; err != nil {
-		return fmt.Errorf("replica: save: %w", err)
+		return err
 	}
 	return applyErr
+}
+
+// persist writes rd's hard state and entries (when save), then sends late.
+func (r *Replica) persist(rd raft.Ready, save bool, late []*raftpb.Message) error {
+	if save {
+		if err := r.cfg.Log.Save(rd.HardState, rd.Entries, rd.MustSync); err != nil {
+			return fmt.Errorf("replica: save: %w", err)
+		}
+	}
+	r.send(late)
+	return nil
 }
 
 // observe tracks leader, role and term, and publishes them.
