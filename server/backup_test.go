@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -32,7 +33,13 @@ func TestBackupRestore(t *testing.T) {
 	if err := cl.MkdirAll(ctx, "/data", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var written atomic.Int64
+	// attempted counts every create sent; a create whose reply was lost to
+	// the load's cancellation may still be in the snapshot. ackedBefore holds
+	// the creates acknowledged before the snapshot was asked for: all of them
+	// must be in it.
+	var attempted, written atomic.Int64
+	var mu sync.Mutex
+	acked := map[string]bool{}
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
@@ -40,7 +47,12 @@ func TestBackupRestore(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; loadCtx.Err() == nil; i++ {
-				if _, err := cl.Create(loadCtx, fmt.Sprintf("/data/w%d-%d", w, i), 0o644, true); err == nil {
+				name := fmt.Sprintf("w%d-%d", w, i)
+				attempted.Add(1)
+				if _, err := cl.Create(loadCtx, "/data/"+name, 0o644, true); err == nil {
+					mu.Lock()
+					acked[name] = true
+					mu.Unlock()
 					written.Add(1)
 				}
 			}
@@ -49,6 +61,9 @@ func TestBackupRestore(t *testing.T) {
 	for written.Load() < 100 {
 		time.Sleep(10 * time.Millisecond)
 	}
+	mu.Lock()
+	ackedBefore := maps.Clone(acked)
+	mu.Unlock()
 	file := filepath.Join(t.TempDir(), "backup.snap")
 	f, err := os.Create(file)
 	if err != nil {
@@ -112,8 +127,17 @@ func TestBackupRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) == 0 || int64(len(entries)) > written.Load() {
-		t.Fatalf("restored /data has %d entries; %d were written in all", len(entries), written.Load())
+	if int64(len(entries)) > attempted.Load() {
+		t.Fatalf("restored /data has %d entries; %d creates were sent in all", len(entries), attempted.Load())
+	}
+	restored := map[string]bool{}
+	for _, e := range entries {
+		restored[e.Name] = true
+	}
+	for name := range ackedBefore {
+		if !restored[name] {
+			t.Errorf("create of /data/%s was acknowledged before the snapshot began but is not in the restore", name)
+		}
 	}
 	if _, err := rc.Mkdir(ctx, "/after-restore", 0o755); err != nil {
 		t.Fatalf("write to the restored cluster: %v", err)
