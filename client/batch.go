@@ -32,16 +32,22 @@ import (
 // quorum) never holds up one that need not (a STALE read). A batch's reply
 // waits for its slowest call; the calls of one class wait for the same
 // things (a commit, an applied index, a read round), so that costs little.
-// A node without Batch is remembered as such for the client's lifetime.
+// A node without Batch (an older version) gets each call alone for
+// batchRetryAfter, then is asked for a Batch again: it may have been upgraded.
 type batchingNS struct {
 	pb.NamespaceClient
 
-	mu      sync.Mutex
-	queues  [numBatchClasses]batchQueue
-	noBatch bool // the node has no Batch method (an older version): send each call alone
+	mu           sync.Mutex
+	queues       [numBatchClasses]batchQueue
+	noBatchUntil time.Time        // until then, the node is taken to have no Batch: send each call alone
+	now          func() time.Time // time.Now; tests replace it
 
 	beforeTake func() // tests: runs in each sender before it takes the queue
 }
+
+// batchRetryAfter is how long a node that answered a Batch with Unimplemented
+// gets plain calls before the next batch asks it again.
+const batchRetryAfter = time.Minute
 
 // batchQueue holds the calls of one class waiting for their sender.
 type batchQueue struct {
@@ -75,7 +81,9 @@ type batchCall struct {
 	done chan struct{}
 }
 
-func newBatchingNS(ns pb.NamespaceClient) *batchingNS { return &batchingNS{NamespaceClient: ns} }
+func newBatchingNS(ns pb.NamespaceClient) *batchingNS {
+	return &batchingNS{NamespaceClient: ns, now: time.Now}
+}
 
 func (b *batchingNS) Mutate(ctx context.Context, req *pb.MutateRequest, opts ...grpc.CallOption) (*pb.MutateReply, error) {
 	if len(opts) > 0 {
@@ -154,7 +162,7 @@ func (b *batchingNS) send(q *batchQueue) {
 	if q.pending {
 		go b.send(q)
 	}
-	noBatch := b.noBatch
+	noBatch := b.now().Before(b.noBatchUntil)
 	b.mu.Unlock()
 	switch {
 	case len(calls) == 1:
@@ -203,7 +211,7 @@ func (b *batchingNS) sendBatch(calls []*batchCall) {
 	reply, err := b.NamespaceClient.Batch(ctx, req)
 	if grpcstatus.Code(err) == codes.Unimplemented {
 		b.mu.Lock()
-		b.noBatch = true
+		b.noBatchUntil = b.now().Add(batchRetryAfter)
 		b.mu.Unlock()
 		b.sendEach(calls)
 		return

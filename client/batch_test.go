@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,7 +130,7 @@ func TestBatchLoneCallIsPlain(t *testing.T) {
 }
 
 // A node without Batch (an older version) gets every call on its own, and
-// is not asked for a Batch again.
+// is not asked for a Batch again for batchRetryAfter.
 func TestBatchFallsBackToPlainCalls(t *testing.T) {
 	n := startNode(t, "a", "east")
 	n.set(mkdirResults)
@@ -151,7 +152,7 @@ func TestBatchFallsBackToPlainCalls(t *testing.T) {
 	b := c.eps[0].ns.(*batchingNS)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !b.noBatch {
+	if b.noBatchUntil.IsZero() {
 		t.Fatal("the client did not note that the node has no Batch")
 	}
 	if got := len(n.mutations()); got != 2*calls {
@@ -161,6 +162,50 @@ func TestBatchFallsBackToPlainCalls(t *testing.T) {
 	defer n.mu.Unlock()
 	if len(n.batches) != 1 {
 		t.Fatalf("asked for %d Batches, want 1 (the first, refused)", len(n.batches))
+	}
+}
+
+// A node without Batch is asked again once batchRetryAfter has passed (it
+// may have been upgraded); refused again, it gets plain calls for another
+// period, and once it serves Batch, calls are coalesced again.
+func TestBatchFallbackRetried(t *testing.T) {
+	n := startNode(t, "a", "east")
+	n.set(mkdirResults)
+	c := newTestClient(t, Config{Creds: &pb.Creds{}}, n)
+	b := c.eps[0].ns.(*batchingNS)
+	start := time.Now()
+	var at atomic.Int64 // the fake clock's reading, past start
+	b.now = func() time.Time { return start.Add(time.Duration(at.Load())) }
+	const calls, r = 10, batchRetryAfter
+	for i, step := range []struct {
+		at       time.Duration // on the fake clock
+		batching bool          // the node serves Batch
+		batches  int           // Batches asked for so far
+	}{
+		{0, false, 1},                // refused: the calls go plain
+		{r - time.Second, false, 1},  // still plain, no Batch asked
+		{r, false, 2},                // asked again, refused again
+		{2*r - time.Second, true, 2}, // plain for another period
+		{2 * r, true, 3},             // asked again, and served
+	} {
+		at.Store(int64(step.at))
+		n.set(func(n *fakeNode) { n.batching = step.batching })
+		release, queued := holdSenders(t, c)
+		done := make(chan struct{})
+		var res []*pb.Result
+		var errs []error
+		go func() { res, errs = mkdirAll(c, calls); close(done) }()
+		waitFor(t, "every call queued", func() bool { return queued(classMutate) == calls })
+		close(release)
+		<-done
+		checkMkdirs(t, res, errs)
+		n.mu.Lock()
+		batches, muts := len(n.batches), len(n.muts)
+		n.mu.Unlock()
+		if batches != step.batches || muts != (i+1)*calls {
+			t.Fatalf("step %d (at %v): %d Batches asked for, %d commands served; want %d and %d",
+				i, step.at, batches, muts, step.batches, (i+1)*calls)
+		}
 	}
 }
 
