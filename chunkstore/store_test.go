@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -74,6 +76,7 @@ var storeCases = []struct {
 	{"ReaderFailsOrCancelled", testReaderFails},
 	{"Rewrite", testRewrite},
 	{"InvalidRequests", testInvalid},
+	{"List", testList},
 }
 
 func testPutGetDelete(t *testing.T, s *chunkstore.Store) {
@@ -320,5 +323,53 @@ func TestNewID(t *testing.T) {
 			t.Fatalf("chunkstore.NewID() = %q: bad or repeated", id)
 		}
 		seen[id] = true
+	}
+}
+
+func testList(t *testing.T, s *chunkstore.Store) {
+	ctx := chunkstoretest.Ctx(t)
+	before := time.Now().Add(-time.Minute)
+	want := map[string]bool{}
+	for i := range 3 {
+		id := chunkstore.NewID()
+		chunkstoretest.Put(t, s, id, chunkstoretest.RandomBytes(uint64(i), 100))
+		want[id] = true
+	}
+	got := map[string]bool{}
+	err := s.List(ctx, func(id string, mod time.Time) error {
+		if mod.Before(before) || mod.After(time.Now().Add(time.Minute)) {
+			t.Errorf("chunk %s modified at %v, want about now", id, mod)
+		}
+		got[id] = true
+		return nil
+	})
+	if err != nil || !maps.Equal(got, want) {
+		t.Fatalf("List = %v, %v; want %v", got, err, want)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.List(ctx, func(string, time.Time) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("List with a failing callback: %v after %d calls", err, calls)
+	}
+}
+
+// TestListSkipsOtherFiles: a file:// store lists chunks only, not the
+// temporary files of writes under way or anything else in its directory.
+func TestListSkipsOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	s := chunkstoretest.Open(t, chunkstoretest.FileURL(dir))
+	id := chunkstore.NewID()
+	chunkstoretest.Put(t, s, id, []byte("x"))
+	for _, name := range []string{id + ".123.tmp", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("y"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	if err := s.List(chunkstoretest.Ctx(t), func(id string, _ time.Time) error { got = append(got, id); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != id {
+		t.Fatalf("List = %v, want [%s]", got, id)
 	}
 }

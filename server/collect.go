@@ -106,17 +106,58 @@ func (n *Node) atSite(ctx context.Context, site string, f func(context.Context, 
 }
 
 func (n *Node) confirmChunks(ctx context.Context, ids []string) error {
-	data, err := proto.Marshal(&pb.Command{Shard: shardID, TimeNs: time.Now().UnixNano(),
-		Op: &pb.Command_DropChunks{DropChunks: &pb.DropChunks{Ids: ids}}})
+	_, err := n.proposeSystem(ctx, &pb.Command{Op: &pb.Command_DropChunks{DropChunks: &pb.DropChunks{Ids: ids}}})
+	return err
+}
+
+// sweeper finds this site's chunks that no metadata names (uploads never
+// committed) and proposes them for deletion; see chunk.Sweeper. Every node
+// sweeps its own site's store: proposals of nodes sharing a store repeat
+// each other harmlessly.
+func (n *Node) sweeper(grace time.Duration) *chunk.Sweeper {
+	return &chunk.Sweeper{List: n.chunks.List, Unknown: n.unknownChunks, Sweep: n.proposeSweep,
+		Grace: grace, Interval: n.cfg.ChunkSweepInterval, Logger: n.log}
+}
+
+// SweepChunks makes one sweep of this node's site store now, sparing
+// chunks modified less than grace ago (0 = the default), and returns how
+// many chunks it queued for deletion.
+func (n *Node) SweepChunks(ctx context.Context, grace time.Duration) (int, error) {
+	_, queued, err := n.sweeper(grace).RunOnce(ctx)
+	return queued, err
+}
+
+// unknownChunks filters ids by this replica's metadata.
+func (n *Node) unknownChunks(_ context.Context, ids []string) ([]string, error) {
+	v, err := n.eng.View(shardID)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	defer v.Close()
+	return namespace.UnknownChunks(v, ids)
+}
+
+func (n *Node) proposeSweep(ctx context.Context, ids []string) (int, error) {
+	res, err := n.proposeSystem(ctx, &pb.Command{Op: &pb.Command_SweepChunks{SweepChunks: &pb.SweepChunks{Site: n.cfg.Site, Ids: ids}}})
+	return int(res.GetCount()), err
+}
+
+// proposeSystem proposes cmd, an op of the system's own (root, no client
+// session), stamped with the shard and the time, and returns its result; a
+// refused command is an error.
+func (n *Node) proposeSystem(ctx context.Context, cmd *pb.Command) (*pb.Result, error) {
+	cmd.Shard, cmd.TimeNs = shardID, time.Now().UnixNano()
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		return nil, err
 	}
 	out, _, err := n.rep.Propose(ctx, data)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if res, _ := out.(*pb.Result); res == nil || res.Errno != pb.Errno_OK {
-		return fmt.Errorf("drop chunks: %v", res)
+	res, _ := out.(*pb.Result)
+	if res == nil || res.Errno != pb.Errno_OK {
+		return res, fmt.Errorf("%T refused: %v", cmd.GetOp(), res)
 	}
-	return nil
+	return res, nil
 }

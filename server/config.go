@@ -35,6 +35,12 @@ type Config struct {
 	Join bool
 	// ChunkStore is the site's blob store URL; "" = file:// under DataDir.
 	ChunkStore string
+	// ChunkSweepGrace is how long a chunk in the site's store may stay
+	// unknown to the metadata (an upload not yet committed) before it is
+	// swept as abandoned (0 = chunk.DefaultSweepGrace, 24 h; negative = no
+	// sweeping). ChunkSweepInterval is the pause between sweeps (default 1 h).
+	ChunkSweepGrace    time.Duration
+	ChunkSweepInterval time.Duration
 	// RTT emulates WAN round trips between sites (nil = none).
 	RTT RTT
 	// WAN, when set, replaces RTT: one emulated network that the nodes of

@@ -77,6 +77,13 @@ func (n *Node) serve() {
 		defer n.wg.Done()
 		n.collectChunks(ctx)
 	}()
+	if n.cfg.ChunkSweepGrace >= 0 {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.sweeper(n.cfg.ChunkSweepGrace).Run(ctx)
+		}()
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

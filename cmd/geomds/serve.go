@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/geomds/geomds/server"
+	chunksvc "github.com/geomds/geomds/server/chunk"
 )
 
 type serveFlags struct {
@@ -16,7 +17,7 @@ type serveFlags struct {
 	metricsListen                                                                     string
 	join, pprof, noReadLease                                                          bool
 	snapshotEntries, compactKeep                                                      uint64
-	tick                                                                              time.Duration
+	tick, sweepGrace, sweepInterval                                                   time.Duration
 	electionTicks, heartbeatTicks                                                     int
 }
 
@@ -55,6 +56,9 @@ func serveCmd() *cobra.Command {
 	fl.StringVar(&f.initialCluster, "initial-cluster", "", "NAME=SITE@HOST:PORT,... (the founding members; with --join, members to ask)")
 	fl.BoolVar(&f.join, "join", false, "join an existing cluster (after `geomdsctl members add`)")
 	fl.StringVar(&f.chunkStore, "chunk-store", "", "the site's blob store URL (default file://DATA-DIR/chunks)")
+	fl.DurationVar(&f.sweepGrace, "chunk-sweep-grace", chunksvc.DefaultSweepGrace,
+		"delete chunks of the site's store that no file names (uploads never committed) once this old; 0 = never")
+	fl.DurationVar(&f.sweepInterval, "chunk-sweep-interval", time.Hour, "pause between sweeps of the site's store")
 	fl.StringVar(&f.rtt, "rtt", "", "emulate WAN round trips: SITE-SITE=DURATION,...")
 	fl.Uint64Var(&f.snapshotEntries, "snapshot-entries", 0, "snapshot and compact the Raft log every N entries (default 10000)")
 	fl.Uint64Var(&f.compactKeep, "compact-keep", 0, "entries kept behind a snapshot for slow followers (default 5000)")
@@ -81,12 +85,20 @@ func (f *serveFlags) config() (server.Config, error) {
 	if err != nil {
 		return server.Config{}, err
 	}
+	if f.sweepGrace < 0 || f.sweepInterval <= 0 {
+		return server.Config{}, fmt.Errorf("--chunk-sweep-grace must be ≥ 0 and --chunk-sweep-interval > 0")
+	}
+	sweepGrace := f.sweepGrace
+	if sweepGrace == 0 {
+		sweepGrace = -1 // Config's "no sweeping"
+	}
 	return server.Config{
 		Name: f.name, Site: f.site, DataDir: f.dataDir, Listen: f.listen,
 		InitialCluster: peers, Join: f.join, ChunkStore: f.chunkStore, RTT: rtt,
 		TickInterval: f.tick, ElectionTicks: f.electionTicks, HeartbeatTicks: f.heartbeatTicks,
 		SnapshotEntries: f.snapshotEntries, CompactKeep: f.compactKeep, Logger: logger,
 		MetricsListen: f.metricsListen, Pprof: f.pprof, NoReadLease: f.noReadLease,
+		ChunkSweepGrace: sweepGrace, ChunkSweepInterval: f.sweepInterval,
 	}, nil
 }
 

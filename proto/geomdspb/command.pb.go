@@ -430,6 +430,7 @@ type Command struct {
 	//	*Command_DropChunks
 	//	*Command_SetHome
 	//	*Command_Noop
+	//	*Command_SweepChunks
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -694,6 +695,15 @@ func (x *Command) GetNoop() *Noop {
 	return nil
 }
 
+func (x *Command) GetSweepChunks() *SweepChunks {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SweepChunks); ok {
+			return x.SweepChunks
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -778,6 +788,10 @@ type Command_Noop struct {
 	Noop *Noop `protobuf:"bytes,29,opt,name=noop,proto3,oneof"`
 }
 
+type Command_SweepChunks struct {
+	SweepChunks *SweepChunks `protobuf:"bytes,30,opt,name=sweep_chunks,json=sweepChunks,proto3,oneof"`
+}
+
 func (*Command_Mkdir) isCommand_Op() {}
 
 func (*Command_Mknod) isCommand_Op() {}
@@ -817,6 +831,8 @@ func (*Command_DropChunks) isCommand_Op() {}
 func (*Command_SetHome) isCommand_Op() {}
 
 func (*Command_Noop) isCommand_Op() {}
+
+func (*Command_SweepChunks) isCommand_Op() {}
 
 type Mkdir struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2043,6 +2059,64 @@ func (x *DropChunks) GetIds() []string {
 	return nil
 }
 
+// SweepChunks queues for deletion chunks found in a site's store that the
+// metadata does not know (uploads never committed: the writer crashed or
+// gave up) and bars their IDs from later use, so an upload committed after
+// its chunk was swept is refused instead of left without its bytes. IDs the
+// metadata knows (in use, queued, swept before) are passed over. Only the
+// system sends it.
+type SweepChunks struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	Ids           []string               `protobuf:"bytes,2,rep,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SweepChunks) Reset() {
+	*x = SweepChunks{}
+	mi := &file_command_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SweepChunks) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SweepChunks) ProtoMessage() {}
+
+func (x *SweepChunks) ProtoReflect() protoreflect.Message {
+	mi := &file_command_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SweepChunks.ProtoReflect.Descriptor instead.
+func (*SweepChunks) Descriptor() ([]byte, []int) {
+	return file_command_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SweepChunks) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *SweepChunks) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
 type SetHome struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Site          string                 `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
@@ -2052,7 +2126,7 @@ type SetHome struct {
 
 func (x *SetHome) Reset() {
 	*x = SetHome{}
-	mi := &file_command_proto_msgTypes[24]
+	mi := &file_command_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2064,7 +2138,7 @@ func (x *SetHome) String() string {
 func (*SetHome) ProtoMessage() {}
 
 func (x *SetHome) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[24]
+	mi := &file_command_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2077,7 +2151,7 @@ func (x *SetHome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetHome.ProtoReflect.Descriptor instead.
 func (*SetHome) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{24}
+	return file_command_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SetHome) GetSite() string {
@@ -2095,7 +2169,7 @@ type Noop struct {
 
 func (x *Noop) Reset() {
 	*x = Noop{}
-	mi := &file_command_proto_msgTypes[25]
+	mi := &file_command_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2107,7 +2181,7 @@ func (x *Noop) String() string {
 func (*Noop) ProtoMessage() {}
 
 func (x *Noop) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[25]
+	mi := &file_command_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2120,7 +2194,7 @@ func (x *Noop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Noop.ProtoReflect.Descriptor instead.
 func (*Noop) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{25}
+	return file_command_proto_rawDescGZIP(), []int{26}
 }
 
 // Result is a command's outcome, identical on every replica.
@@ -2131,13 +2205,14 @@ type Result struct {
 	Attr          *Attr                  `protobuf:"bytes,3,opt,name=attr,proto3" json:"attr,omitempty"` // the created/changed inode
 	Handle        uint64                 `protobuf:"varint,4,opt,name=handle,proto3" json:"handle,omitempty"`
 	AppliedIndex  uint64                 `protobuf:"varint,5,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"` // filled by the replica, not the namespace
+	Count         uint64                 `protobuf:"varint,6,opt,name=count,proto3" json:"count,omitempty"`                                   // SweepChunks: the chunks it queued
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_command_proto_msgTypes[26]
+	mi := &file_command_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2149,7 +2224,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[26]
+	mi := &file_command_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2162,7 +2237,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{26}
+	return file_command_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Result) GetErrno() Errno {
@@ -2200,6 +2275,13 @@ func (x *Result) GetAppliedIndex() uint64 {
 	return 0
 }
 
+func (x *Result) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 var File_command_proto protoreflect.FileDescriptor
 
 const file_command_proto_rawDesc = "" +
@@ -2227,7 +2309,7 @@ const file_command_proto_rawDesc = "" +
 	" \x01(\x03R\actimeNs\x12\x1e\n" +
 	"\n" +
 	"generation\x18\v \x01(\x04R\n" +
-	"generation\"\xc6\b\n" +
+	"generation\"\x80\t\n" +
 	"\aCommand\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\x04R\x05shard\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\x04R\bclientId\x12\x10\n" +
@@ -2259,7 +2341,8 @@ const file_command_proto_rawDesc = "" +
 	"\vdrop_chunks\x18\x1b \x01(\v2\x12.geomds.DropChunksH\x00R\n" +
 	"dropChunks\x12,\n" +
 	"\bset_home\x18\x1c \x01(\v2\x0f.geomds.SetHomeH\x00R\asetHome\x12\"\n" +
-	"\x04noop\x18\x1d \x01(\v2\f.geomds.NoopH\x00R\x04noopB\x04\n" +
+	"\x04noop\x18\x1d \x01(\v2\f.geomds.NoopH\x00R\x04noop\x128\n" +
+	"\fsweep_chunks\x18\x1e \x01(\v2\x13.geomds.SweepChunksH\x00R\vsweepChunksB\x04\n" +
 	"\x02op\":\n" +
 	"\x05Mkdir\x12\x1d\n" +
 	"\x03loc\x18\x01 \x01(\v2\v.geomds.LocR\x03loc\x12\x12\n" +
@@ -2345,16 +2428,20 @@ const file_command_proto_rawDesc = "" +
 	"\x04attr\x18\x06 \x01(\v2\x0f.geomds.SetAttrR\x04attr\"\x1e\n" +
 	"\n" +
 	"DropChunks\x12\x10\n" +
-	"\x03ids\x18\x01 \x03(\tR\x03ids\"\x1d\n" +
+	"\x03ids\x18\x01 \x03(\tR\x03ids\"3\n" +
+	"\vSweepChunks\x12\x12\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\x12\x10\n" +
+	"\x03ids\x18\x02 \x03(\tR\x03ids\"\x1d\n" +
 	"\aSetHome\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\"\x06\n" +
-	"\x04Noop\"\xa4\x01\n" +
+	"\x04Noop\"\xba\x01\n" +
 	"\x06Result\x12#\n" +
 	"\x05errno\x18\x01 \x01(\x0e2\r.geomds.ErrnoR\x05errno\x12\x16\n" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x12 \n" +
 	"\x04attr\x18\x03 \x01(\v2\f.geomds.AttrR\x04attr\x12\x16\n" +
 	"\x06handle\x18\x04 \x01(\x04R\x06handle\x12#\n" +
-	"\rapplied_index\x18\x05 \x01(\x04R\fappliedIndex*\xcb\x02\n" +
+	"\rapplied_index\x18\x05 \x01(\x04R\fappliedIndex\x12\x14\n" +
+	"\x05count\x18\x06 \x01(\x04R\x05count*\xcb\x02\n" +
 	"\x05Errno\x12\x06\n" +
 	"\x02OK\x10\x00\x12\t\n" +
 	"\x05EPERM\x10\x01\x12\n" +
@@ -2408,7 +2495,7 @@ func file_command_proto_rawDescGZIP() []byte {
 }
 
 var file_command_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_command_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_command_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_command_proto_goTypes = []any{
 	(Errno)(0),           // 0: geomds.Errno
 	(*Creds)(nil),        // 1: geomds.Creds
@@ -2435,9 +2522,10 @@ var file_command_proto_goTypes = []any{
 	(*ChunkRef)(nil),     // 22: geomds.ChunkRef
 	(*SetLayout)(nil),    // 23: geomds.SetLayout
 	(*DropChunks)(nil),   // 24: geomds.DropChunks
-	(*SetHome)(nil),      // 25: geomds.SetHome
-	(*Noop)(nil),         // 26: geomds.Noop
-	(*Result)(nil),       // 27: geomds.Result
+	(*SweepChunks)(nil),  // 25: geomds.SweepChunks
+	(*SetHome)(nil),      // 26: geomds.SetHome
+	(*Noop)(nil),         // 27: geomds.Noop
+	(*Result)(nil),       // 28: geomds.Result
 }
 var file_command_proto_depIdxs = []int32{
 	1,  // 0: geomds.Command.creds:type_name -> geomds.Creds
@@ -2459,26 +2547,27 @@ var file_command_proto_depIdxs = []int32{
 	10, // 16: geomds.Command.remove_all:type_name -> geomds.RemoveAll
 	23, // 17: geomds.Command.set_layout:type_name -> geomds.SetLayout
 	24, // 18: geomds.Command.drop_chunks:type_name -> geomds.DropChunks
-	25, // 19: geomds.Command.set_home:type_name -> geomds.SetHome
-	26, // 20: geomds.Command.noop:type_name -> geomds.Noop
-	2,  // 21: geomds.Mkdir.loc:type_name -> geomds.Loc
-	2,  // 22: geomds.Mknod.loc:type_name -> geomds.Loc
-	2,  // 23: geomds.Unlink.loc:type_name -> geomds.Loc
-	2,  // 24: geomds.Rmdir.loc:type_name -> geomds.Loc
-	2,  // 25: geomds.Symlink.loc:type_name -> geomds.Loc
-	2,  // 26: geomds.Link.new_loc:type_name -> geomds.Loc
-	2,  // 27: geomds.Rename.from:type_name -> geomds.Loc
-	2,  // 28: geomds.Rename.to:type_name -> geomds.Loc
-	21, // 29: geomds.SetLayout.extents:type_name -> geomds.Extent
-	22, // 30: geomds.SetLayout.new_chunks:type_name -> geomds.ChunkRef
-	14, // 31: geomds.SetLayout.attr:type_name -> geomds.SetAttr
-	0,  // 32: geomds.Result.errno:type_name -> geomds.Errno
-	3,  // 33: geomds.Result.attr:type_name -> geomds.Attr
-	34, // [34:34] is the sub-list for method output_type
-	34, // [34:34] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	26, // 19: geomds.Command.set_home:type_name -> geomds.SetHome
+	27, // 20: geomds.Command.noop:type_name -> geomds.Noop
+	25, // 21: geomds.Command.sweep_chunks:type_name -> geomds.SweepChunks
+	2,  // 22: geomds.Mkdir.loc:type_name -> geomds.Loc
+	2,  // 23: geomds.Mknod.loc:type_name -> geomds.Loc
+	2,  // 24: geomds.Unlink.loc:type_name -> geomds.Loc
+	2,  // 25: geomds.Rmdir.loc:type_name -> geomds.Loc
+	2,  // 26: geomds.Symlink.loc:type_name -> geomds.Loc
+	2,  // 27: geomds.Link.new_loc:type_name -> geomds.Loc
+	2,  // 28: geomds.Rename.from:type_name -> geomds.Loc
+	2,  // 29: geomds.Rename.to:type_name -> geomds.Loc
+	21, // 30: geomds.SetLayout.extents:type_name -> geomds.Extent
+	22, // 31: geomds.SetLayout.new_chunks:type_name -> geomds.ChunkRef
+	14, // 32: geomds.SetLayout.attr:type_name -> geomds.SetAttr
+	0,  // 33: geomds.Result.errno:type_name -> geomds.Errno
+	3,  // 34: geomds.Result.attr:type_name -> geomds.Attr
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_command_proto_init() }
@@ -2507,6 +2596,7 @@ func file_command_proto_init() {
 		(*Command_DropChunks)(nil),
 		(*Command_SetHome)(nil),
 		(*Command_Noop)(nil),
+		(*Command_SweepChunks)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2514,7 +2604,7 @@ func file_command_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_command_proto_rawDesc), len(file_command_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

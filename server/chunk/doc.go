@@ -85,4 +85,16 @@
 // proposes DropChunks). A failed site leaves the ID queued for the next pass,
 // and deletes are idempotent, so a pass can be repeated at any time. Only one
 // node (the shard leader) should run it.
+//
+// # Sweeper
+//
+// Sweeper finds what the collector cannot: chunks in a site's store that no
+// metadata names, because their writer crashed or gave up before committing
+// a layout. Chunks older than its grace period whose IDs the local replica
+// does not know are proposed in SweepChunks; the state machine decides
+// (passing over any ID committed meanwhile, barring the rest from a later
+// commit) and queues them, and the collector deletes them. A chunk in use is
+// never deleted; a writer that commits more than the grace period after its
+// upload gets ESTALE and must write again. Every node sweeps its own site's
+// store.
 package chunk

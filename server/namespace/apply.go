@@ -100,6 +100,8 @@ func (a *applier) dispatchMore() (*pb.Result, error) {
 		return a.setLayout(op.SetLayout)
 	case *pb.Command_DropChunks:
 		return a.dropChunks(op.DropChunks)
+	case *pb.Command_SweepChunks:
+		return a.sweepChunks(op.SweepChunks)
 	case *pb.Command_SetHome:
 		return a.setHome(op.SetHome)
 	case *pb.Command_Noop:

@@ -19,7 +19,7 @@ func Check(r Reader) error {
 		inodes: map[Ino]inode{}, links: map[Ino]uint32{}, subdirs: map[Ino]uint32{},
 		entries: map[Ino]uint64{}, dirParent: map[Ino][]Ino{}, xattrs: map[Ino]uint32{},
 		symlinks: map[Ino]int{}, layouts: map[Ino][]*pb.Extent{}, chunks: map[string]uint64{},
-		queue: map[string]bool{}, orphans: map[Ino]bool{}, sessions: map[ClientID]session{},
+		queue: map[string]bool{}, swept: map[string]bool{}, orphans: map[Ino]bool{}, sessions: map[ClientID]session{},
 		expiry: map[expiryRow]bool{}, handles: map[Ino]uint32{},
 	}
 	if err := r.Scan(nil, nil, c.record); err != nil {
@@ -45,6 +45,7 @@ type checker struct {
 	layouts   map[Ino][]*pb.Extent
 	chunks    map[string]uint64 // refcount recorded
 	queue     map[string]bool
+	swept     map[string]bool
 	orphans   map[Ino]bool
 	sessions  map[ClientID]session
 	expiry    map[expiryRow]bool
@@ -73,7 +74,7 @@ func (c *checker) record(k, v []byte) bool {
 		return true
 	}
 	switch k[0] {
-	case pfxMeta, pfxHome, pfxChunk, pfxQueue:
+	case pfxMeta, pfxHome, pfxChunk, pfxQueue, pfxSwept:
 		c.recordGlobal(k, v)
 	case pfxInode, pfxDentry, pfxXattr, pfxSymlink, pfxLayout, pfxOrphan:
 		c.recordInodeKey(k, v)
@@ -109,6 +110,11 @@ func (c *checker) recordGlobal(k, v []byte) {
 			c.fail("bad queued chunk %q", k[1:])
 		}
 		c.queue[string(k[1:])] = true
+	case pfxSwept:
+		if len(v) != 8 || len(k) == 1 {
+			c.fail("bad swept chunk %q", k[1:])
+		}
+		c.swept[string(k[1:])] = true
 	}
 }
 

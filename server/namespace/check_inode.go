@@ -141,6 +141,9 @@ func (c *checker) verifyChunks() {
 		if c.queue[id] {
 			c.fail("chunk %q both live and queued", id)
 		}
+		if c.swept[id] {
+			c.fail("chunk %q both live and swept", id)
+		}
 	}
 }
 

@@ -10,7 +10,10 @@ import (
 // Chunk bookkeeping: 'k' id holds (refcount, ChunkRef) for chunks some file's
 // layout references; refcount is the number of inodes referencing it. When
 // it drops to zero the chunk moves to the deletion queue 'q' id, which the
-// chunk service drains (PendingChunkDeletes, then DropChunks).
+// chunk service drains (PendingChunkDeletes, then DropChunks). Chunks a
+// site's store holds that none of these name (uploads never committed) are
+// queued by SweepChunks, which also marks them 't' id so a late commit of
+// one is refused.
 
 func encodeChunk(b []byte, refs uint64, c *pb.ChunkRef) []byte {
 	b = binary.AppendUvarint(b[:0], refs)
@@ -163,6 +166,72 @@ func (a *applier) dropChunks(op *pb.DropChunks) (*pb.Result, error) {
 		}
 	}
 	return &pb.Result{}, nil
+}
+
+// MaxSweepIDs bounds the chunk IDs of one SweepChunks.
+const MaxSweepIDs = 1024
+
+// sweepChunks queues the IDs the metadata does not know for deletion at
+// op's site and marks them swept (chunkFree refuses them from then on).
+// Everything is checked before anything is written.
+func (a *applier) sweepChunks(op *pb.SweepChunks) (*pb.Result, error) {
+	switch {
+	case !a.c.root():
+		return nil, fail(pb.Errno_EPERM, "only the system sweeps chunks")
+	case op.GetSite() == "" || len(op.GetSite()) > MaxSiteName:
+		return nil, fail(pb.Errno_EINVAL, "sweep needs a site name of 1 to 255 bytes")
+	case len(op.GetIds()) > MaxSweepIDs:
+		return nil, fail(pb.Errno_E2BIG, "too many chunks in one sweep")
+	}
+	ids := slices.Compact(sorted(append([]string(nil), op.GetIds()...)))
+	for _, id := range ids {
+		if id == "" || len(id) > MaxChunkID {
+			return nil, fail(pb.Errno_EINVAL, "bad chunk id")
+		}
+	}
+	var queued uint64
+	for _, id := range ids {
+		unknown, err := UnknownChunks(a.tx, []string{id})
+		if err != nil {
+			return nil, err
+		}
+		if len(unknown) == 0 {
+			continue
+		}
+		if err := a.tx.Put(sweptKey(a.kb, id), binary.BigEndian.AppendUint64(a.vb[:0], uint64(a.now))); err != nil {
+			return nil, err
+		}
+		a.vb = encodeChunk(a.vb, 0, &pb.ChunkRef{Id: id, Sites: []string{op.GetSite()}})
+		if err := a.tx.Put(queueKey(a.kb, id), a.vb); err != nil {
+			return nil, err
+		}
+		queued++
+	}
+	return &pb.Result{Count: queued}, nil
+}
+
+// UnknownChunks returns the ids that r knows neither in use, nor queued for
+// deletion, nor swept: candidates for SweepChunks, which decides again.
+func UnknownChunks(r Reader, ids []string) ([]string, error) {
+	var out []string
+	var kb []byte
+	for _, id := range ids {
+		known := false
+		for _, key := range []func([]byte, string) []byte{chunkKey, queueKey, sweptKey} {
+			kb = key(kb, id)
+			_, ok, err := r.Get(kb)
+			if err != nil {
+				return nil, err
+			}
+			if known = ok; known {
+				break
+			}
+		}
+		if !known {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // GetLayout returns a regular file's attributes, extents and the records

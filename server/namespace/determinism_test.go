@@ -103,13 +103,16 @@ func (g *cmdGen) fillLayout(cmd *pb.Command) {
 }
 
 func (g *cmdGen) fillSession(cmd *pb.Command) {
-	switch g.r.IntN(5) {
+	switch g.r.IntN(6) {
 	case 0:
 		cmd.Op = &pb.Command_KeepAlive{KeepAlive: &pb.KeepAlive{TimeoutNs: int64(g.r.IntN(3)) * 20e9}}
 	case 1:
 		cmd.Op = &pb.Command_CloseSession{CloseSession: &pb.CloseSession{}}
 	case 2:
 		cmd.Op = &pb.Command_DropChunks{DropChunks: &pb.DropChunks{Ids: []string{fmt.Sprintf("k%d", g.r.IntN(40))}}}
+	case 4:
+		ids := []string{fmt.Sprintf("k%d", g.r.IntN(40)), fmt.Sprintf("s%d", g.r.IntN(10))}
+		cmd.Op = &pb.Command_SweepChunks{SweepChunks: &pb.SweepChunks{Site: "east", Ids: ids}}
 	case 3:
 		cmd.Op = &pb.Command_SetHome{SetHome: &pb.SetHome{Site: []string{"east", "west", ""}[g.r.IntN(3)]}}
 	default:

@@ -13,6 +13,7 @@ import "encoding/binary"
 //	'L' ino                  file layout (extents)
 //	'k' chunk                chunk record: refcount + ChunkRef
 //	'q' chunk                chunk queued for deletion: ChunkRef
+//	't' chunk                chunk swept as never committed: command time (8)
 //	'o' ino                  orphan: unlinked inode kept alive by open handles
 //	'c' client               session: acked seq, last seen, timeout
 //	'e' time client          session expiry index (lazy; may hold stale rows)
@@ -28,6 +29,7 @@ const (
 	pfxLayout  = 'L'
 	pfxChunk   = 'k'
 	pfxQueue   = 'q'
+	pfxSwept   = 't'
 	pfxOrphan  = 'o'
 	pfxClient  = 'c'
 	pfxExpiry  = 'e'
@@ -72,6 +74,7 @@ func orphanKey(b []byte, ino Ino) []byte  { return key1(b, pfxOrphan, uint64(ino
 
 func chunkKey(b []byte, id string) []byte { return append(append(b[:0], pfxChunk), id...) }
 func queueKey(b []byte, id string) []byte { return append(append(b[:0], pfxQueue), id...) }
+func sweptKey(b []byte, id string) []byte { return append(append(b[:0], pfxSwept), id...) }
 
 func clientKey(b []byte, c ClientID) []byte { return key1(b, pfxClient, uint64(c)) }
 

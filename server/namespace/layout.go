@@ -169,8 +169,12 @@ func (a *applier) checkNewChunks(refs []*pb.ChunkRef, have []string) (map[string
 	return brought, nil
 }
 
-// chunkFree rejects a new chunk ID that is in use or queued for deletion.
+// chunkFree rejects a new chunk ID that is in use, queued for deletion or
+// swept as never committed.
 func (a *applier) chunkFree(id string) error {
+	if _, ok, err := a.tx.Get(sweptKey(a.kb, id)); err != nil || ok {
+		return orFail(err, pb.Errno_ESTALE, "chunk was swept: it stayed uncommitted past the sweep's grace period; write the data again")
+	}
 	if _, ok, err := a.tx.Get(queueKey(a.kb, id)); err != nil || ok {
 		return orFail(err, pb.Errno_EBUSY, "chunk is queued for deletion")
 	}

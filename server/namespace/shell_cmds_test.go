@@ -160,6 +160,11 @@ func (s *shell) commandSession(l line) func(*pb.Command) {
 	case "drop-chunks":
 		ids := l.args
 		return func(c *pb.Command) { c.Op = &pb.Command_DropChunks{DropChunks: &pb.DropChunks{Ids: ids}} }
+	case "sweep-chunks":
+		site, ids := l.opt["site"], l.args
+		return func(c *pb.Command) {
+			c.Op = &pb.Command_SweepChunks{SweepChunks: &pb.SweepChunks{Site: site, Ids: ids}}
+		}
 	case "layout":
 		return s.commandLayout(l)
 	}

@@ -139,6 +139,9 @@ func (s *shell) describe(l line, res *pb.Result) string {
 			s.handles[name] = res.Handle
 		}
 	}
+	if res.GetCount() != 0 {
+		out += fmt.Sprintf(" count=%d", res.GetCount())
+	}
 	if l.has("v") && res.Attr != nil {
 		out += " " + fmtAttr(res.Attr)
 	}

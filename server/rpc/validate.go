@@ -12,12 +12,17 @@ import (
 var errNoResult = errors.New("internal: command applied without a result")
 
 // validateCommand rejects what can be judged before proposing: a missing
-// operation, names and paths that could never be valid, or a new chunk
+// operation, the nodes' own chunk bookkeeping, names and paths that could never be valid, or a new chunk
 // without a checksum of a known kind (proto/chunksum). The namespace
 // checks everything again when it applies (it must not trust its input).
 func validateCommand(cmd *pb.Command) error {
-	if cmd == nil || cmd.Op == nil {
+	switch cmd.GetOp().(type) {
+	case nil:
 		return invalid("command has no operation")
+	case *pb.Command_DropChunks, *pb.Command_SweepChunks:
+		// The nodes' own bookkeeping of chunk deletion; a client's creds
+		// are its own word, so root's are not enough.
+		return errnoStatus(pb.Errno_EPERM, opName(cmd)+": only the nodes send it")
 	}
 	for _, l := range locs(cmd) {
 		if l == nil {

@@ -1,0 +1,111 @@
+package chunk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults of a Sweeper's zero fields.
+const (
+	// DefaultSweepGrace is how long an upload may stay uncommitted before
+	// its chunk is swept.
+	DefaultSweepGrace    = 24 * time.Hour
+	defaultSweepInterval = time.Hour
+	// sweepBatch is the most IDs one Sweep proposes (namespace.MaxSweepIDs).
+	sweepBatch = 1024
+)
+
+// Sweeper deletes, through the collector, the chunks of a site's store that
+// no metadata names (see the package doc). Its inputs are functions, as
+// the Collector's are:
+//
+//   - List calls fn for every chunk in the site's store with its last
+//     modification time (chunkstore.Store.List).
+//   - Unknown returns the IDs the local replica knows neither in use, nor
+//     queued, nor swept (namespace.UnknownChunks): a filter that keeps
+//     proposals small; the state machine checks again.
+//   - Sweep proposes SweepChunks for the site and returns how many chunks
+//     it queued.
+type Sweeper struct {
+	List    func(ctx context.Context, fn func(id string, mod time.Time) error) error
+	Unknown func(ctx context.Context, ids []string) ([]string, error)
+	Sweep   func(ctx context.Context, ids []string) (int, error)
+	// Grace spares chunks modified less than Grace ago: an upload has that
+	// long to be committed (default DefaultSweepGrace).
+	Grace time.Duration
+	// Interval is the pause between passes (default 1 h).
+	Interval time.Duration
+	// Now is the clock (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// RunOnce makes one pass over the store. It returns the number of chunks
+// old enough to be looked at, the number queued, and the failures.
+func (s *Sweeper) RunOnce(ctx context.Context) (old, queued int, err error) {
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	cutoff := now().Add(-orDefault(s.Grace, DefaultSweepGrace))
+	var batch []string
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		unknown, err := s.Unknown(ctx, batch)
+		batch = batch[:0]
+		if err != nil || len(unknown) == 0 {
+			return err
+		}
+		n, err := s.Sweep(ctx, unknown)
+		queued += n
+		return err
+	}
+	err = s.List(ctx, func(id string, mod time.Time) error {
+		if !mod.Before(cutoff) {
+			return nil
+		}
+		old++
+		batch = append(batch, id)
+		if len(batch) < sweepBatch {
+			return nil
+		}
+		return flush()
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return old, queued, fmt.Errorf("sweep: %w", err)
+	}
+	return old, queued, nil
+}
+
+// Run makes a pass every Interval, the first one Interval after the start,
+// until ctx is done. Failures are logged; the next pass tries again.
+func (s *Sweeper) Run(ctx context.Context) {
+	log := s.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	t := time.NewTicker(orDefault(s.Interval, defaultSweepInterval))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		old, queued, err := s.RunOnce(ctx)
+		switch {
+		case err != nil && !errors.Is(err, context.Canceled):
+			log.Warn("chunk sweep failed", "queued", queued, "err", err)
+		case queued > 0:
+			log.Info("uncommitted chunks swept", "queued", queued, "looked_at", old)
+		}
+	}
+}
