@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -371,5 +372,42 @@ func TestListSkipsOtherFiles(t *testing.T) {
 	}
 	if len(got) != 1 || got[0] != id {
 		t.Fatalf("List = %v, want [%s]", got, id)
+	}
+}
+
+// TestRemoveStaleTemp: temporary files of writes that never finished go
+// once older than the cutoff; newer ones, chunks and other files stay.
+func TestRemoveStaleTemp(t *testing.T) {
+	dir := t.TempDir()
+	s := chunkstoretest.Open(t, chunkstoretest.FileURL(dir))
+	id := chunkstore.NewID()
+	chunkstoretest.Put(t, s, id, []byte("x"))
+	stale, fresh, other := id+".18a2b3c4d5e6f.tmp", id+".18a2b3c4d5e70.tmp", "notes.1.tmp.txt"
+	old := time.Now().Add(-48 * time.Hour)
+	for _, name := range []string{stale, fresh, other} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("y"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{stale, other, id} {
+		if err := os.Chtimes(filepath.Join(dir, name), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.RemoveStaleTemp(time.Now().Add(-24 * time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("RemoveStaleTemp = %d, %v; want 1", n, err)
+	}
+	var left []string
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	if want := []string{id, fresh, other}; !slices.Equal(left, want) {
+		t.Fatalf("left %v, want %v", left, want)
+	}
+	mem := chunkstoretest.Open(t, "mem://")
+	if n, err := mem.RemoveStaleTemp(time.Now()); n != 0 || err != nil {
+		t.Fatalf("mem:// RemoveStaleTemp = %d, %v", n, err)
 	}
 }

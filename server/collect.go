@@ -116,15 +116,13 @@ func (n *Node) confirmChunks(ctx context.Context, ids []string) error {
 // each other harmlessly.
 func (n *Node) sweeper(grace time.Duration) *chunk.Sweeper {
 	return &chunk.Sweeper{List: n.chunks.List, Unknown: n.unknownChunks, Sweep: n.proposeSweep,
-		Grace: grace, Interval: n.cfg.ChunkSweepInterval, Logger: n.log}
+		Tidy: n.chunks.RemoveStaleTemp, Grace: grace, Interval: n.cfg.ChunkSweepInterval, Logger: n.log}
 }
 
 // SweepChunks makes one sweep of this node's site store now, sparing
-// chunks modified less than grace ago (0 = the default), and returns how
-// many chunks it queued for deletion.
-func (n *Node) SweepChunks(ctx context.Context, grace time.Duration) (int, error) {
-	_, queued, err := n.sweeper(grace).RunOnce(ctx)
-	return queued, err
+// chunks modified less than grace ago (0 = the default).
+func (n *Node) SweepChunks(ctx context.Context, grace time.Duration) (chunk.SweepResult, error) {
+	return n.sweeper(grace).RunOnce(ctx)
 }
 
 // unknownChunks filters ids by this replica's metadata.

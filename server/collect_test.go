@@ -94,12 +94,12 @@ func TestAbandonedUploadsSwept(t *testing.T) {
 	}
 
 	east := c.Nodes[0]
-	queued, err := east.SweepChunks(ctx, 0)
-	if err != nil || queued != 1 {
-		t.Fatalf("sweep queued %d, %v; want 1 (the abandoned upload)", queued, err)
+	res, err := east.SweepChunks(ctx, 0)
+	if err != nil || res.Queued != 1 {
+		t.Fatalf("sweep: %+v, %v; want 1 queued (the abandoned upload)", res, err)
 	}
-	if queued, err := east.SweepChunks(ctx, 0); err != nil || queued != 0 {
-		t.Fatalf("second sweep queued %d, %v; want 0", queued, err)
+	if res, err := east.SweepChunks(ctx, 0); err != nil || res.Queued != 0 {
+		t.Fatalf("second sweep: %+v, %v; want nothing queued", res, err)
 	}
 	waitFor(t, ctx, "the abandoned chunk deleted", func() error {
 		if _, err := os.Stat(filepath.Join(dir, abandoned)); !errors.Is(err, os.ErrNotExist) {

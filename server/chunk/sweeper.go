@@ -29,10 +29,14 @@ const (
 //     proposals small; the state machine checks again.
 //   - Sweep proposes SweepChunks for the site and returns how many chunks
 //     it queued.
+//   - Tidy, if set, removes the store's temporary files of writes that
+//     never finished and were last modified before cutoff
+//     (chunkstore.Store.RemoveStaleTemp) and returns how many.
 type Sweeper struct {
 	List    func(ctx context.Context, fn func(id string, mod time.Time) error) error
 	Unknown func(ctx context.Context, ids []string) ([]string, error)
 	Sweep   func(ctx context.Context, ids []string) (int, error)
+	Tidy    func(cutoff time.Time) (int, error)
 	// Grace spares chunks modified less than Grace ago: an upload has that
 	// long to be committed (default DefaultSweepGrace).
 	Grace time.Duration
@@ -43,9 +47,16 @@ type Sweeper struct {
 	Logger *slog.Logger
 }
 
-// RunOnce makes one pass over the store. It returns the number of chunks
-// old enough to be looked at, the number queued, and the failures.
-func (s *Sweeper) RunOnce(ctx context.Context) (old, queued int, err error) {
+// SweepResult counts what one pass did.
+type SweepResult struct {
+	Old         int // chunks older than the grace period, looked up
+	Queued      int // of those, queued for deletion
+	TempRemoved int // temporary files of unfinished writes removed
+}
+
+// RunOnce makes one pass over the store.
+func (s *Sweeper) RunOnce(ctx context.Context) (SweepResult, error) {
+	var res SweepResult
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now
@@ -62,14 +73,14 @@ func (s *Sweeper) RunOnce(ctx context.Context) (old, queued int, err error) {
 			return err
 		}
 		n, err := s.Sweep(ctx, unknown)
-		queued += n
+		res.Queued += n
 		return err
 	}
-	err = s.List(ctx, func(id string, mod time.Time) error {
+	err := s.List(ctx, func(id string, mod time.Time) error {
 		if !mod.Before(cutoff) {
 			return nil
 		}
-		old++
+		res.Old++
 		batch = append(batch, id)
 		if len(batch) < sweepBatch {
 			return nil
@@ -79,10 +90,13 @@ func (s *Sweeper) RunOnce(ctx context.Context) (old, queued int, err error) {
 	if err == nil {
 		err = flush()
 	}
-	if err != nil {
-		return old, queued, fmt.Errorf("sweep: %w", err)
+	if err == nil && s.Tidy != nil {
+		res.TempRemoved, err = s.Tidy(cutoff)
 	}
-	return old, queued, nil
+	if err != nil {
+		return res, fmt.Errorf("sweep: %w", err)
+	}
+	return res, nil
 }
 
 // Run makes a pass every Interval, the first one Interval after the start,
@@ -100,12 +114,13 @@ func (s *Sweeper) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		old, queued, err := s.RunOnce(ctx)
+		res, err := s.RunOnce(ctx)
 		switch {
 		case err != nil && !errors.Is(err, context.Canceled):
-			log.Warn("chunk sweep failed", "queued", queued, "err", err)
-		case queued > 0:
-			log.Info("uncommitted chunks swept", "queued", queued, "looked_at", old)
+			log.Warn("chunk sweep failed", "queued", res.Queued, "err", err)
+		case res.Queued > 0 || res.TempRemoved > 0:
+			log.Info("uncommitted chunks swept", "queued", res.Queued, "looked_at", res.Old,
+				"temporary_files_removed", res.TempRemoved)
 		}
 	}
 }

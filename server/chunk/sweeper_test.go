@@ -74,9 +74,15 @@ func TestSweeperProposesOldUnknownChunks(t *testing.T) {
 		}
 	}
 	s := f.sweeper(now, time.Hour)
-	old, queued, err := s.RunOnce(context.Background())
-	if err != nil || queued != len(want) || old != 2*len(want)-1 {
-		t.Fatalf("RunOnce = %d old, %d queued, %v; want %d, %d, nil", old, queued, err, 2*len(want)-1, len(want))
+	var tidyCutoff time.Time
+	s.Tidy = func(cutoff time.Time) (int, error) { tidyCutoff = cutoff; return 2, nil }
+	res, err := s.RunOnce(context.Background())
+	want1 := SweepResult{Old: 2*len(want) - 1, Queued: len(want), TempRemoved: 2}
+	if err != nil || res != want1 {
+		t.Fatalf("RunOnce = %+v, %v; want %+v", res, err, want1)
+	}
+	if !tidyCutoff.Equal(now.Add(-time.Hour)) {
+		t.Errorf("temporary files tidied before %v, want the grace cutoff %v", tidyCutoff, now.Add(-time.Hour))
 	}
 	var got []string
 	for _, b := range f.swept {
@@ -89,8 +95,8 @@ func TestSweeperProposesOldUnknownChunks(t *testing.T) {
 		t.Fatalf("swept %d IDs, want %d (first %v)", len(got), len(want), got[:min(3, len(got))])
 	}
 	f.swept = nil
-	if _, queued, err := s.RunOnce(context.Background()); err != nil || queued != 0 || len(f.swept) != 0 {
-		t.Fatalf("second pass: %d queued, %d sweeps, %v; want nothing", queued, len(f.swept), err)
+	if res, err := s.RunOnce(context.Background()); err != nil || res.Queued != 0 || len(f.swept) != 0 {
+		t.Fatalf("second pass: %+v, %d sweeps, %v; want nothing queued", res, len(f.swept), err)
 	}
 }
 
@@ -100,12 +106,12 @@ func TestSweeperListFailure(t *testing.T) {
 	now := time.Now()
 	broken := errors.New("bucket unreachable")
 	f := &fakeSite{mod: map[string]time.Time{"a": now.Add(-48 * time.Hour)}, known: map[string]bool{}, listErr: broken}
-	_, queued, err := f.sweeper(now, 0).RunOnce(context.Background())
-	if !errors.Is(err, broken) || queued != 0 {
-		t.Fatalf("RunOnce = %d queued, %v; want 0, %v", queued, err, broken)
+	res, err := f.sweeper(now, 0).RunOnce(context.Background())
+	if !errors.Is(err, broken) || res.Queued != 0 {
+		t.Fatalf("RunOnce = %+v, %v; want nothing queued, %v", res, err, broken)
 	}
 	f.listErr = nil
-	if _, queued, err := f.sweeper(now, 0).RunOnce(context.Background()); err != nil || queued != 1 {
-		t.Fatalf("after the store recovered: %d queued, %v; want 1 (default grace 24 h)", queued, err)
+	if res, err := f.sweeper(now, 0).RunOnce(context.Background()); err != nil || res.Queued != 1 {
+		t.Fatalf("after the store recovered: %+v, %v; want 1 queued (default grace 24 h)", res, err)
 	}
 }
