@@ -30,6 +30,13 @@ type Config struct {
 	// there itself, not through a node (chunkdirect.go). Its site should be
 	// Site.
 	ChunkStore *chunkstore.Store
+	// CommitUploadsAfter bounds how long an open file's uploaded chunks
+	// wait for a commit: that long after the first upload since the last
+	// commit, the file's writes are committed as by Sync (default 1 h). A
+	// file held open for days (a log) is so named by the metadata long
+	// before the nodes' sweep of chunks no metadata names would take its
+	// chunks (geomds serve --chunk-sweep-grace, 24 h).
+	CommitUploadsAfter time.Duration
 	// NoBatching sends every call as its own RPC. By default the Mutate,
 	// Lookup and GetAttr calls that goroutines make at the same time to one
 	// node travel together in one Batch RPC (batch.go).
@@ -57,6 +64,8 @@ type Trace struct {
 
 const (
 	defaultRequestTimeout = 30 * time.Second
+	// defaultCommitUploadsAfter: well inside the nodes' default sweep grace.
+	defaultCommitUploadsAfter = time.Hour
 	siteMetadataKey       = "geomds-site"
 	maxMessageBytes       = 16 << 20
 )
@@ -71,6 +80,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.Creds == nil {
 		cfg.Creds = processCreds()
+	}
+	if cfg.CommitUploadsAfter <= 0 {
+		cfg.CommitUploadsAfter = defaultCommitUploadsAfter
 	}
 	return cfg
 }

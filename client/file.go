@@ -94,7 +94,8 @@ func (f *File) ReadAtContext(ctx context.Context, p []byte, off int64) (int, err
 }
 
 // WriteAt writes p at off. The bytes are buffered (whole chunks are
-// uploaded as they fill) and become visible to others at Sync or Close.
+// uploaded as they fill) and become visible to others at Sync or Close, or
+// at the commit that follows an upload within Config.CommitUploadsAfter.
 func (f *File) WriteAt(p []byte, off int64) (int, error) { return f.WriteAtContext(f.ctx, p, off) }
 
 // WriteAtContext is WriteAt bounded by ctx.
@@ -265,12 +266,7 @@ func (f *File) commitHandleLocked() uint64 {
 	if f.Writable() && f.handle != 0 {
 		return f.handle
 	}
-	for g := range f.cnt.files {
-		if g.Writable() && g.handle != 0 {
-			return g.handle
-		}
-	}
-	return 0
+	return f.cnt.writeHandleLocked()
 }
 
 // usableLocked checks that f is open and its layout loaded.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
@@ -47,6 +48,11 @@ type content struct {
 	seqEnd  int64                   // where the last write ended, to spot sequential ones
 	dirty   bool                    // differs from the last commit
 	files   map[*File]bool          // open Files sharing this content
+	// commitTimer, armed by the first upload since the last commit, runs
+	// autoCommit Config.CommitUploadsAfter later; commitCtx holds the values
+	// (the caller's identity) of the write that armed it.
+	commitTimer *time.Timer
+	commitCtx   context.Context
 }
 
 // newContent returns the content of ino as of attr: a file of size 0 has no
@@ -362,6 +368,7 @@ func (cn *content) commitLocked(ctx context.Context, handle uint64, attr *pb.Set
 		return nil, withOp(err, "sync", inoString(cn.ino))
 	}
 	cn.layout, cn.segs, cn.brought, cn.dirty = ext, nil, nil, false
+	cn.disarmCommitLocked()
 	used := chunkIDsOf(ext)
 	for id := range cn.refs {
 		if !used[id] {
@@ -414,7 +421,58 @@ func (cn *content) resetLocked() {
 // these belong to no commit).
 func (cn *content) stop() {
 	cn.stopBG()
+	cn.mu.Lock()
+	cn.disarmCommitLocked()
+	cn.mu.Unlock()
 	cn.prefetching.Wait()
 	cn.uploading.Wait()
 	cn.cache.clear()
+}
+
+// armCommitLocked makes sure a commit follows an upload within
+// Config.CommitUploadsAfter, even if the writer never syncs or closes.
+func (cn *content) armCommitLocked(ctx context.Context) {
+	if cn.commitTimer != nil {
+		return
+	}
+	cn.commitCtx = context.WithoutCancel(ctx)
+	cn.commitTimer = time.AfterFunc(cn.c.cfg.CommitUploadsAfter, cn.autoCommit)
+}
+
+func (cn *content) disarmCommitLocked() {
+	if cn.commitTimer != nil {
+		cn.commitTimer.Stop()
+		cn.commitTimer, cn.commitCtx = nil, nil
+	}
+}
+
+// autoCommit commits the file's writes as Sync would, with a handle open
+// for writing if there is one. A failure is left for the writer's own
+// Sync or Close to report; the timer is armed again.
+func (cn *content) autoCommit() {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.commitTimer == nil || cn.bg.Err() != nil {
+		return // disarmed, or the content stopped, after the timer fired
+	}
+	ctx, cancel := cn.backgroundCtx(cn.commitCtx)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, cn.c.cfg.RequestTimeout)
+	defer cancelT()
+	armedBy := cn.commitCtx
+	cn.commitTimer = nil
+	if err := cn.syncLocked(ctx, cn.writeHandleLocked()); err != nil && cn.dirty {
+		cn.armCommitLocked(armedBy)
+	}
+}
+
+// writeHandleLocked returns the handle of an open File that may write, or
+// 0 (the caller's permission then decides a commit).
+func (cn *content) writeHandleLocked() uint64 {
+	for f := range cn.files {
+		if f.Writable() && f.handle != 0 {
+			return f.handle
+		}
+	}
+	return 0
 }

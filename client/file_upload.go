@@ -46,6 +46,7 @@ func (cn *content) startUploadLocked(ctx context.Context, data []byte, exts []*p
 		e.Chunk = u.id
 	}
 	cn.uploads = append(cn.uploads, u)
+	cn.armCommitLocked(ctx)
 	uctx, cancel := cn.backgroundCtx(ctx)
 	cn.uploading.Add(1)
 	go func() {

@@ -10,8 +10,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
+	"github.com/geomds/geomds/server/servertest"
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
@@ -529,5 +531,58 @@ func TestSmallFirstBuffer(t *testing.T) {
 	if len(cn.segs) != 1 || cap(cn.segs[0].data) != ChunkSize || !bytes.Equal(cn.segs[0].data, want) {
 		t.Fatalf("after %d sequential bytes: %d segments, capacity %d, bytes equal %v", len(want),
 			len(cn.segs), cap(cn.segs[0].data), bytes.Equal(cn.segs[0].data, want))
+	}
+}
+
+// TestUploadsCommittedWhileOpen: a writer that neither syncs nor closes
+// has its uploaded chunks committed within Config.CommitUploadsAfter, so
+// other clients read them and the nodes' sweep of chunks no metadata names
+// cannot take them; it goes on writing, and its close commits the rest.
+func TestUploadsCommittedWhileOpen(t *testing.T) {
+	cl := servertest.Start(t, servertest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	east, err := New(ctx, Config{Endpoints: cl.Endpoints(), Site: "east", Creds: &pb.Creds{},
+		CommitUploadsAfter: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer east.Close()
+	west := siteClient(t, ctx, cl, "west")
+	f, err := east.OpenFile(ctx, "/log", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	model := randomBytes(ChunkSize+ChunkSize/2, 40) // one chunk fills and uploads
+	if _, err := f.WriteAt(model, 0); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := west.Stat(ctx, "/log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.GetSize() == uint64(len(model)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("west sees %d bytes of /log after 20 s; want the %d written, committed without Sync", st.GetSize(), len(model))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := readAll(t, ctx, west, "/log"); !bytes.Equal(got, model) {
+		t.Fatalf("west reads %d bytes that differ from the %d written", len(got), len(model))
+	}
+	more := randomBytes(1000, 41)
+	if _, err := f.WriteAt(more, int64(len(model))); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, ctx, west, "/log"); !bytes.Equal(got, append(model, more...)) {
+		t.Fatalf("after close west reads %d bytes, want %d", len(got), len(model)+len(more))
 	}
 }
