@@ -66,8 +66,8 @@ const (
 	defaultRequestTimeout = 30 * time.Second
 	// defaultCommitUploadsAfter: well inside the nodes' default sweep grace.
 	defaultCommitUploadsAfter = time.Hour
-	siteMetadataKey       = "geomds-site"
-	maxMessageBytes       = 16 << 20
+	siteMetadataKey           = "geomds-site"
+	maxMessageBytes           = 16 << 20
 )
 
 // withDefaults returns cfg with zero fields filled in.
