@@ -9,6 +9,7 @@ import (
 	"time"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
+	"google.golang.org/protobuf/proto"
 )
 
 const (
@@ -47,6 +48,8 @@ type content struct {
 	segs    segments                // unsynced writes, over layout and uploads
 	seqEnd  int64                   // where the last write ended, to spot sequential ones
 	dirty   bool                    // differs from the last commit
+	wrote   spans                   // ranges written since the last commit
+	cutAt   int64                   // smallest size truncated to since the last commit; -1: none
 	files   map[*File]bool          // open Files sharing this content
 	// commitTimer, armed by the first upload since the last commit, runs
 	// autoCommit Config.CommitUploadsAfter later; commitCtx holds the values
@@ -61,7 +64,7 @@ func newContent(c *Client, attr *pb.Attr) *content {
 	bg, stop := context.WithCancel(context.Background())
 	cn := &content{c: c, ino: attr.GetIno(), cache: newWindowCache(c), bg: bg, stopBG: stop,
 		prefetchers: make(chan struct{}, prefetchDepth), put: c.putChunkAs,
-		refs: make(map[string]*pb.ChunkRef), files: make(map[*File]bool)}
+		refs: make(map[string]*pb.ChunkRef), files: make(map[*File]bool), cutAt: -1}
 	cn.loaded = attr.GetSize() == 0
 	return cn
 }
@@ -208,6 +211,7 @@ func (cn *content) writeLocked(ctx context.Context, p []byte, off int64) error {
 	cn.reapLocked()
 	cn.size = max(cn.size, off+int64(len(p)))
 	cn.dirty = true
+	cn.wrote = cn.wrote.add(off, off+int64(len(p)))
 	for len(p) > 0 {
 		n := cn.appendLocked(p, off)
 		if n == 0 {
@@ -337,6 +341,10 @@ func (cn *content) truncateLocked(size int64) {
 		cn.segs = cn.segs.cut(size)
 		cn.cutUploadsLocked(size)
 		cn.layout = punch(cn.layout, uint64(size), math.MaxUint64)
+		cn.wrote = cn.wrote.cut(size)
+	}
+	if cn.cutAt < 0 || size < cn.cutAt {
+		cn.cutAt = size
 	}
 	cn.size = size
 	cn.dirty = true
@@ -353,7 +361,10 @@ func (cn *content) syncLocked(ctx context.Context, handle uint64) error {
 
 // commitLocked commits the unsynced writes, with the attribute change attr
 // (if not nil) in the same command, and returns the attributes it left
-// (nil when nothing was dirty).
+// (nil when nothing was dirty). The command carries only what this content
+// wrote and the truncation it made, merged over the file as it is then
+// (SetLayout.merge), so a writer at another client that committed since
+// keeps its writes where this one did not write.
 func (cn *content) commitLocked(ctx context.Context, handle uint64, attr *pb.SetAttr) (*pb.Attr, error) {
 	if !cn.dirty {
 		return nil, nil
@@ -362,12 +373,22 @@ func (cn *content) commitLocked(ctx context.Context, handle uint64, attr *pb.Set
 	if err != nil {
 		return nil, err
 	}
-	res, err := cn.c.Mutate(ctx, &pb.Command{Op: &pb.Command_SetLayout{SetLayout: &pb.SetLayout{
-		Ino: cn.ino, Size: uint64(cn.size), Extents: ext, NewChunks: cn.brought, Handle: handle, Attr: attr}}})
+	op := &pb.SetLayout{Ino: cn.ino, Size: uint64(cn.size), Extents: cn.wrote.within(ext), Merge: true,
+		NewChunks: cn.brought, Handle: handle, Attr: attr}
+	if cn.cutAt >= 0 {
+		op.Cut = proto.Uint64(uint64(cn.cutAt))
+	}
+	res, err := cn.c.Mutate(ctx, &pb.Command{Op: &pb.Command_SetLayout{SetLayout: op}})
 	if err != nil {
 		return nil, withOp(err, "sync", inoString(cn.ino))
 	}
 	cn.layout, cn.segs, cn.brought, cn.dirty = ext, nil, nil, false
+	cn.wrote, cn.cutAt = nil, -1
+	if res.GetAttr().GetSize() != uint64(cn.size) {
+		// Another writer changed the size since this content loaded the
+		// layout: load the merged one before the next read or write.
+		cn.loaded = false
+	}
 	cn.disarmCommitLocked()
 	used := chunkIDsOf(ext)
 	for id := range cn.refs {

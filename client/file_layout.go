@@ -70,6 +70,55 @@ func overlapping(ext []*pb.Extent, off, end uint64) []*pb.Extent {
 	return out
 }
 
+// span is a file range [off, end).
+type span struct{ off, end int64 }
+
+// spans are the ranges a writer wrote since its last commit: ordered,
+// disjoint and not touching.
+type spans []span
+
+// add merges [off, end) into s.
+func (s spans) add(off, end int64) spans {
+	i, _ := slices.BinarySearchFunc(s, off, func(g span, off int64) int { return cmpI64(g.end, off) })
+	j := i
+	for j < len(s) && s[j].off <= end {
+		off, end = min(off, s[j].off), max(end, s[j].end)
+		j++
+	}
+	return slices.Replace(s, i, j, span{off, end})
+}
+
+// cut drops what lies at or past size.
+func (s spans) cut(size int64) spans {
+	out := s[:0]
+	for _, g := range s {
+		if g.off < size {
+			out = append(out, span{g.off, min(g.end, size)})
+		}
+	}
+	return out
+}
+
+// within returns the parts of ext inside s, in order: a merging commit's
+// writes (SetLayout.merge).
+func (s spans) within(ext []*pb.Extent) []*pb.Extent {
+	var out []*pb.Extent
+	for _, g := range s {
+		out = append(out, overlapping(ext, uint64(g.off), uint64(g.end))...)
+	}
+	return out
+}
+
+func cmpI64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
 // chunkIDsOf returns the set of chunks ext references.
 func chunkIDsOf(ext []*pb.Extent) map[string]bool {
 	ids := make(map[string]bool)

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"errors"
 	"io"
 	"io/fs"
@@ -30,6 +31,7 @@ func TestFiles(t *testing.T) {
 		{"RandomOps", testFileRandomOps},
 		{"Packing", testFilePacking},
 		{"Errors", testFileErrors},
+		{"TwoWriters", testFileTwoWriters},
 	})
 }
 
@@ -361,5 +363,83 @@ func testFileErrors(t *testing.T, ctx context.Context, east, west *Client) {
 	}
 	if _, err := east.ReadFile(ctx, "/d"); ErrnoOf(err) != pb.Errno_EISDIR {
 		t.Errorf("ReadFile of a directory: %v, want EISDIR", err)
+	}
+}
+
+// testFileTwoWriters: two clients write one file through handles opened
+// before either commits. Each commit carries only its own writes and
+// truncation, laid over the file as it then is, so the later one lands on
+// top where they overlap and the earlier one's writes elsewhere stay: for
+// a file in chunks, for a small inline one, and with a truncation.
+func testFileTwoWriters(t *testing.T, ctx context.Context, east, west *Client) {
+	for _, size := range []int{2*ChunkSize + 100, 300} {
+		name := fmt.Sprintf("/shared-%d", size)
+		model := randomBytes(size, 50)
+		if err := east.WriteFile(ctx, name, model, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fe, err := east.OpenFile(ctx, name, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw, err := west.OpenFile(ctx, name, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := bytes.Repeat([]byte("W"), 40)
+		e := bytes.Repeat([]byte("E"), 30)
+		wAt, eAt := int64(size/2), int64(size/2+20) // overlapping: east's later commit wins there
+		tail := int64(size + 10)                      // east also extends the file, past a hole
+		for _, write := range []struct {
+			f   *File
+			p   []byte
+			off int64
+		}{{fw, w, wAt}, {fe, e, eAt}, {fe, []byte("tail"), tail}} {
+			if _, err := write.f.WriteAt(write.p, write.off); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := fw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := fe.Close(); err != nil {
+			t.Fatalf("%s: the second writer's close: %v", name, err)
+		}
+		copy(model[wAt:], w)
+		model = append(model, make([]byte, tail+4-int64(len(model)))...)
+		copy(model[eAt:], e)
+		copy(model[tail:], "tail")
+		for _, c := range []*Client{east, west} {
+			if got := readAll(t, ctx, c, name); !bytes.Equal(got, model) {
+				t.Fatalf("%s: %d bytes read, differing from the %d both writers' writes make", name, len(got), len(model))
+			}
+		}
+
+		// A truncation commits as a cut of the file as it then is.
+		fe, err = east.OpenFile(ctx, name, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fe.Truncate(50); err != nil {
+			t.Fatal(err)
+		}
+		fw, err = west.OpenFile(ctx, name, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fw.WriteAt([]byte("ww"), 10); err != nil {
+			t.Fatal(err)
+		}
+		if err := fw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := fe.Close(); err != nil {
+			t.Fatal(err)
+		}
+		model = model[:50]
+		copy(model[10:], "ww")
+		if got := readAll(t, ctx, west, name); !bytes.Equal(got, model) {
+			t.Fatalf("%s after truncation: %q, want %q", name, got, model)
+		}
 	}
 }

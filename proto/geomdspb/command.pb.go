@@ -1931,6 +1931,16 @@ func (x *ChunkRef) GetSites() []string {
 // change (mode, owner, times; never the size) is made after the layout in
 // the same command, so the writes it follows and the change commit as one;
 // either both apply or, when one is refused, neither.
+//
+// With merge, extents are only the writer's writes since its last commit,
+// laid over the file's layout as it is when the command applies, not a
+// whole layout: two writers of one file at two clients both land, the
+// later one on top where they overlap, as NFS clients' writes do. cut, when
+// set, is the smallest size the writer truncated the file to since its last
+// commit: the layout is cut there first, and size is the file's new size.
+// Without cut the file keeps its size, or grows to the end of the writes
+// (a writer that did not truncate never shrinks the file, nor restores a
+// size another writer cut).
 type SetLayout struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ino           uint64                 `protobuf:"varint,1,opt,name=ino,proto3" json:"ino,omitempty"`
@@ -1939,6 +1949,8 @@ type SetLayout struct {
 	NewChunks     []*ChunkRef            `protobuf:"bytes,4,rep,name=new_chunks,json=newChunks,proto3" json:"new_chunks,omitempty"`
 	Handle        uint64                 `protobuf:"varint,5,opt,name=handle,proto3" json:"handle,omitempty"`
 	Attr          *SetAttr               `protobuf:"bytes,6,opt,name=attr,proto3" json:"attr,omitempty"`
+	Merge         bool                   `protobuf:"varint,7,opt,name=merge,proto3" json:"merge,omitempty"`
+	Cut           *uint64                `protobuf:"varint,8,opt,name=cut,proto3,oneof" json:"cut,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2013,6 +2025,20 @@ func (x *SetLayout) GetAttr() *SetAttr {
 		return x.Attr
 	}
 	return nil
+}
+
+func (x *SetLayout) GetMerge() bool {
+	if x != nil {
+		return x.Merge
+	}
+	return false
+}
+
+func (x *SetLayout) GetCut() uint64 {
+	if x != nil && x.Cut != nil {
+		return *x.Cut
+	}
+	return 0
 }
 
 type DropChunks struct {
@@ -2417,7 +2443,7 @@ const file_command_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x10\n" +
 	"\x03sum\x18\x03 \x01(\fR\x03sum\x12\x14\n" +
-	"\x05sites\x18\x04 \x03(\tR\x05sites\"\xc9\x01\n" +
+	"\x05sites\x18\x04 \x03(\tR\x05sites\"\xfe\x01\n" +
 	"\tSetLayout\x12\x10\n" +
 	"\x03ino\x18\x01 \x01(\x04R\x03ino\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12(\n" +
@@ -2425,7 +2451,10 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"new_chunks\x18\x04 \x03(\v2\x10.geomds.ChunkRefR\tnewChunks\x12\x16\n" +
 	"\x06handle\x18\x05 \x01(\x04R\x06handle\x12#\n" +
-	"\x04attr\x18\x06 \x01(\v2\x0f.geomds.SetAttrR\x04attr\"\x1e\n" +
+	"\x04attr\x18\x06 \x01(\v2\x0f.geomds.SetAttrR\x04attr\x12\x14\n" +
+	"\x05merge\x18\a \x01(\bR\x05merge\x12\x15\n" +
+	"\x03cut\x18\b \x01(\x04H\x00R\x03cut\x88\x01\x01B\x06\n" +
+	"\x04_cut\"\x1e\n" +
 	"\n" +
 	"DropChunks\x12\x10\n" +
 	"\x03ids\x18\x01 \x03(\tR\x03ids\"3\n" +
@@ -2598,6 +2627,7 @@ func file_command_proto_init() {
 		(*Command_Noop)(nil),
 		(*Command_SweepChunks)(nil),
 	}
+	file_command_proto_msgTypes[22].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

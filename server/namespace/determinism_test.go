@@ -99,6 +99,12 @@ func (g *cmdGen) fillLayout(cmd *pb.Command) {
 			op.NewChunks = append(op.NewChunks, &pb.ChunkRef{Id: c, Size: 100})
 		}
 	}
+	switch g.r.IntN(4) {
+	case 0:
+		op.Merge = true
+	case 1:
+		op.Merge, op.Cut = true, proto.Uint64(uint64(g.r.IntN(400)))
+	}
 	cmd.Op = &pb.Command_SetLayout{SetLayout: op}
 }
 

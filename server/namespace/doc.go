@@ -43,7 +43,8 @@
 // # File contents
 //
 // A regular file's contents are extents, inline or into immutable chunks
-// (SetLayout). Chunks carry a refcount of the inodes that reference them;
+// (SetLayout: a whole layout, or with merge a writer's writes laid over the
+// layout as it is). Chunks carry a refcount of the inodes that reference them;
 // at zero they move to a deletion queue that the chunk service drains
 // (PendingChunkDeletes, DropChunks).
 //

@@ -96,11 +96,17 @@ func (a *applier) setLayout(op *pb.SetLayout) (*pb.Result, error) {
 	if err := a.checkLayoutAttr(&n, op.GetAttr()); err != nil {
 		return nil, err
 	}
-	if err := a.replaceLayout(&n, op.GetExtents(), brought); err != nil {
+	ext, size := op.GetExtents(), op.GetSize()
+	if op.GetMerge() {
+		if ext, size, err = mergeLayout(old, n.size, op); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.replaceLayout(&n, ext, brought); err != nil {
 		return nil, err
 	}
-	a.resizeCount(&n, op.GetSize())
-	n.size = op.GetSize()
+	a.resizeCount(&n, size)
+	n.size = size
 	n.mtime, n.ctime = a.now, a.now
 	a.killPrivs(&n)
 	if attr := op.GetAttr(); attr != nil {
@@ -109,6 +115,100 @@ func (a *applier) setLayout(op *pb.SetLayout) (*pb.Result, error) {
 		}
 	}
 	return attrResult(&n), a.putInode(&n)
+}
+
+// mergeLayout lays a merging SetLayout's writes over the file's layout old
+// (size cur), cut first at op.cut if set, and returns the new layout and
+// size (see SetLayout in command.proto). op's extents are checked already;
+// the result is bounded as a whole layout is.
+func mergeLayout(old []*pb.Extent, cur uint64, op *pb.SetLayout) ([]*pb.Extent, uint64, error) {
+	ext, size := old, cur
+	if op.Cut != nil {
+		ext, size = cutExtents(old, op.GetCut()), op.GetSize()
+	}
+	var inline uint64
+	for _, w := range op.GetExtents() {
+		ext = overlay(ext, w)
+		size = max(size, w.GetOffset()+w.GetLength())
+	}
+	ext = coalesce(ext)
+	for _, e := range ext {
+		inline += uint64(len(e.GetInline()))
+	}
+	if len(ext) > MaxExtents || inline > MaxInlineBytes {
+		return nil, 0, fail(pb.Errno_EFBIG, "file too fragmented")
+	}
+	return ext, size, nil
+}
+
+// overlay returns ext (ordered, disjoint) with w in place of whatever it
+// covered; extents w cuts keep their parts outside it.
+func overlay(ext []*pb.Extent, w *pb.Extent) []*pb.Extent {
+	start, end := w.GetOffset(), w.GetOffset()+w.GetLength()
+	out := make([]*pb.Extent, 0, len(ext)+2)
+	placed := false
+	for _, e := range ext {
+		eStart, eEnd := e.GetOffset(), e.GetOffset()+e.GetLength()
+		if eEnd <= start || eStart >= end {
+			if eStart >= end && !placed {
+				out, placed = append(out, w), true
+			}
+			out = append(out, e)
+			continue
+		}
+		if eStart < start {
+			out = append(out, sliceExtent(e, eStart, start))
+		}
+		if !placed {
+			out, placed = append(out, w), true
+		}
+		if eEnd > end {
+			out = append(out, sliceExtent(e, end, eEnd))
+		}
+	}
+	if !placed {
+		out = append(out, w)
+	}
+	return out
+}
+
+// coalesce joins neighbours that continue each other (inline data, or the
+// same chunk at the next offset), so repeated merges of small writes do not
+// fragment a layout without end.
+func coalesce(ext []*pb.Extent) []*pb.Extent {
+	out := ext[:0:0]
+	for _, e := range ext {
+		if n := len(out); n > 0 {
+			p := out[n-1]
+			adjacent := p.GetOffset()+p.GetLength() == e.GetOffset()
+			switch {
+			case adjacent && p.GetChunk() == "" && e.GetChunk() == "":
+				out[n-1] = &pb.Extent{Offset: p.GetOffset(), Length: p.GetLength() + e.GetLength(),
+					Inline: append(slices.Clip(p.GetInline()), e.GetInline()...)}
+				continue
+			case adjacent && p.GetChunk() != "" && p.GetChunk() == e.GetChunk() &&
+				p.GetChunkOffset()+p.GetLength() == e.GetChunkOffset():
+				out[n-1] = &pb.Extent{Offset: p.GetOffset(), Length: p.GetLength() + e.GetLength(),
+					Chunk: p.GetChunk(), ChunkOffset: p.GetChunkOffset()}
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// sliceExtent returns the part of e over file range [from, to), which e
+// covers.
+func sliceExtent(e *pb.Extent, from, to uint64) *pb.Extent {
+	skip := from - e.GetOffset()
+	part := &pb.Extent{Offset: from, Length: to - from, Chunk: e.GetChunk()}
+	if e.GetChunk() != "" {
+		part.ChunkOffset = e.GetChunkOffset() + skip
+	} else {
+		part.Inline = e.GetInline()[skip : skip+part.Length]
+	}
+	return part
 }
 
 // checkLayoutAttr checks the attribute change a SetLayout carries (if any)

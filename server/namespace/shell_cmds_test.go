@@ -7,6 +7,7 @@ import (
 	"time"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
+	"google.golang.org/protobuf/proto"
 )
 
 func loc(p string) *pb.Loc { return &pb.Loc{Path: p} }
@@ -172,9 +173,14 @@ func (s *shell) commandSession(l line) func(*pb.Command) {
 }
 
 // commandLayout: layout PATH size=N [h=H] OFF:LEN:CHUNK[@COFF] OFF:LEN:inline ... new=ID:SIZE,ID:SIZE
+// [merge] [cut=N]
 // [then-mode=0MODE] [then-uid=U] [then-mtime=NS] [then-valid=BITS] (the attribute change it carries)
 func (s *shell) commandLayout(l line) func(*pb.Command) {
-	op := &pb.SetLayout{Ino: s.resolveIno(l.arg(0), true), Size: l.num("size", 0), Handle: s.handleArg(l)}
+	op := &pb.SetLayout{Ino: s.resolveIno(l.arg(0), true), Size: l.num("size", 0), Handle: s.handleArg(l),
+		Merge: l.has("merge")}
+	if _, ok := l.opt["cut"]; ok {
+		op.Cut = proto.Uint64(l.num("cut", 0))
+	}
 	attr := &pb.SetAttr{Valid: uint32(l.num("then-valid", 0))}
 	if _, ok := l.opt["then-mode"]; ok {
 		attr.Valid, attr.Mode = attr.Valid|setMode, uint32(l.num("then-mode", 0))
@@ -189,6 +195,9 @@ func (s *shell) commandLayout(l line) func(*pb.Command) {
 		op.Attr = attr
 	}
 	for _, e := range l.args[1:] {
+		if e == "merge" {
+			continue
+		}
 		var off, n uint64
 		var rest string
 		if _, err := fmt.Sscanf(strings.ReplaceAll(e, ":", " "), "%d %d %s", &off, &n, &rest); err != nil {
