@@ -3,8 +3,8 @@ package client
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -389,7 +389,7 @@ func testFileTwoWriters(t *testing.T, ctx context.Context, east, west *Client) {
 		w := bytes.Repeat([]byte("W"), 40)
 		e := bytes.Repeat([]byte("E"), 30)
 		wAt, eAt := int64(size/2), int64(size/2+20) // overlapping: east's later commit wins there
-		tail := int64(size + 10)                      // east also extends the file, past a hole
+		tail := int64(size + 10)                    // east also extends the file, past a hole
 		for _, write := range []struct {
 			f   *File
 			p   []byte
