@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/geomds/geomds/chunkstore"
 	"github.com/geomds/geomds/proto/chunksum"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"google.golang.org/grpc"
@@ -125,15 +126,19 @@ func (c *Client) chunkSources(ref *pb.ChunkRef) []*endpoint {
 // end) from the nearest site that holds it. A read of the whole chunk is
 // checked against the sum of the record and of the serving node; a
 // node that fails, lacks the chunk or sends damaged bytes is passed over
-// for the next. Every failure but the caller's ctx is EIO: the metadata
-// says the chunk exists, so not finding it is lost data, not ENOENT. With
+// for the next. When every source answers that it lacks the chunk, the
+// error is ESTALE: the layout that named it is older than a commit that
+// dropped it (content.read reloads the layout). Every other failure but the
+// caller's ctx is EIO: the metadata said the chunk exists. With
 // dst (room for the whole range), the data lands there (see getCodec).
 func (c *Client) getChunkData(ctx context.Context, ref *pb.ChunkRef, off, length uint64, dst []byte) (chunkData, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	if data, ok, err := c.getDirect(ctx, ref, off, length, dst); ok && err == nil {
+	data, ok, err := c.getDirect(ctx, ref, off, length, dst)
+	if ok && err == nil {
 		return data, nil
 	}
+	gone := !ok || errors.Is(err, chunkstore.ErrNotFound) // every source so far lacks the chunk
 	ctx = c.outgoing(ctx)
 	var last error
 	attempt := 0
@@ -148,6 +153,11 @@ func (c *Client) getChunkData(ctx context.Context, ref *pb.ChunkRef, off, length
 				return nil, timeoutError(ctx, asError(err))
 			}
 			last = err
+			gone = gone && asError(err).Errno == pb.Errno_ENOENT
+		}
+		if gone && attempt > 0 {
+			// Deleted, not unreachable: the layout that named it is stale.
+			return nil, &Error{Errno: pb.Errno_ESTALE, Op: "read", Path: "chunk " + ref.GetId(), Msg: "no site holds the chunk any more: " + errString(last)}
 		}
 		if !sleep(ctx, backoff(round)) {
 			return nil, timeoutError(ctx, asError(last))

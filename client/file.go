@@ -63,34 +63,63 @@ func (f *File) ReadAtContext(ctx context.Context, p []byte, off int64) (int, err
 	if f.flag&accMode == os.O_WRONLY {
 		return 0, f.fail("read", pb.Errno_EBADF, "file not open for reading")
 	}
-	cn := f.cnt
-	cn.mu.Lock()
-	if err := f.usableLocked(ctx, "read"); err != nil {
-		cn.mu.Unlock()
-		return 0, err
+	n, sequential, err := f.read(ctx, p, off, false)
+	if isStale(err) {
+		// A chunk the loaded layout names is gone: another client's commit
+		// replaced those bytes and the chunk was collected. Read the file
+		// as it is now, as a reopen would.
+		n, sequential, err = f.read(ctx, p, off, true)
+		if isStale(err) {
+			err = f.fail("read", pb.Errno_EIO, "the file's current layout names a chunk no site holds: "+err.Error())
+		}
 	}
-	if off >= cn.size {
-		cn.mu.Unlock()
+	switch {
+	case errors.Is(err, io.EOF):
 		return 0, io.EOF
-	}
-	n := int(min(int64(len(p)), cn.size-off))
-	pieces, err := cn.planLocked(p[:n], off)
-	sequential := off == f.next
-	f.next = off + int64(n)
-	cn.mu.Unlock()
-	if err == nil {
-		err = cn.fetch(ctx, pieces)
-	}
-	if err != nil {
+	case err != nil:
 		return 0, withOp(ioError(ctx, err), "read", inoString(f.ino))
 	}
 	if sequential {
-		cn.prefetch(off + int64(n))
+		f.cnt.prefetch(off + int64(n))
 	}
 	if n < len(p) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// read reads into p at off, loading the layout first when reload (only if
+// nothing is unsynced: unsynced writes sit over the layout they were made
+// on). At or past the end it returns io.EOF.
+func (f *File) read(ctx context.Context, p []byte, off int64, reload bool) (n int, sequential bool, err error) {
+	cn := f.cnt
+	cn.mu.Lock()
+	if reload && !cn.dirty && len(cn.uploads) == 0 {
+		cn.loaded = false
+	}
+	if err := f.usableLocked(ctx, "read"); err != nil {
+		cn.mu.Unlock()
+		return 0, false, err
+	}
+	if off >= cn.size {
+		cn.mu.Unlock()
+		return 0, false, io.EOF
+	}
+	n = int(min(int64(len(p)), cn.size-off))
+	pieces, err := cn.planLocked(p[:n], off)
+	sequential = off == f.next
+	f.next = off + int64(n)
+	cn.mu.Unlock()
+	if err == nil {
+		err = cn.fetch(ctx, pieces)
+	}
+	return n, sequential, err
+}
+
+// isStale reports an ESTALE Error: a chunk no site holds any more.
+func isStale(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Errno == pb.Errno_ESTALE
 }
 
 // WriteAt writes p at off. The bytes are buffered (whole chunks are

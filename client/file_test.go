@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -441,5 +442,61 @@ func testFileTwoWriters(t *testing.T, ctx context.Context, east, west *Client) {
 		if got := readAll(t, ctx, west, name); !bytes.Equal(got, model) {
 			t.Fatalf("%s after truncation: %q, want %q", name, got, model)
 		}
+	}
+}
+
+// TestReadAfterChunksCollected: a reader holding a file open whose chunks
+// another client's rewrite dropped, and the nodes then deleted, reads the
+// file as it now is instead of failing.
+func TestReadAfterChunksCollected(t *testing.T) {
+	cl := servertest.Start(t, servertest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	east, west := siteClient(t, ctx, cl, "east"), siteClient(t, ctx, cl, "west")
+	const chunks = readAhead/ChunkSize + 2 // the last ones are past the read-ahead of a read at 0
+	old := randomBytes(chunks*ChunkSize+100, 60)
+	if err := east.WriteFile(ctx, "/f", old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := west.OpenFile(ctx, "/f", os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.ReadAt(make([]byte, 10), 0); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(cl.Dir(), "chunks-east")
+	before, err := os.ReadDir(store)
+	if err != nil || len(before) != chunks+1 {
+		t.Fatalf("east's store holds %d chunks (%v), want %d", len(before), err, chunks+1)
+	}
+	rewritten := randomBytes(chunks*ChunkSize+50, 61)
+	if err := east.WriteFile(ctx, "/f", rewritten, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		gone := true
+		for _, e := range before {
+			if _, err := os.Stat(filepath.Join(store, e.Name())); err == nil {
+				gone = false
+			}
+		}
+		if gone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first version's chunks were not collected within 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	off := int64(chunks-1)*ChunkSize + 10
+	got := make([]byte, 1000)
+	if _, err := r.ReadAt(got, off); err != nil {
+		t.Fatalf("read after the chunks went: %v", err)
+	}
+	if !bytes.Equal(got, rewritten[off:off+1000]) {
+		t.Fatalf("read after the chunks went differs from the rewrite")
 	}
 }
