@@ -64,12 +64,12 @@ func (f *File) ReadAtContext(ctx context.Context, p []byte, off int64) (int, err
 		return 0, f.fail("read", pb.Errno_EBADF, "file not open for reading")
 	}
 	n, sequential, err := f.read(ctx, p, off, false)
-	if isStale(err) {
+	if ErrnoOf(err) == pb.Errno_ESTALE {
 		// A chunk the loaded layout names is gone: another client's commit
 		// replaced those bytes and the chunk was collected. Read the file
 		// as it is now, as a reopen would.
 		n, sequential, err = f.read(ctx, p, off, true)
-		if isStale(err) {
+		if ErrnoOf(err) == pb.Errno_ESTALE {
 			err = f.fail("read", pb.Errno_EIO, "the file's current layout names a chunk no site holds: "+err.Error())
 		}
 	}
@@ -116,11 +116,6 @@ func (f *File) read(ctx context.Context, p []byte, off int64, reload bool) (n in
 	return n, sequential, err
 }
 
-// isStale reports an ESTALE Error: a chunk no site holds any more.
-func isStale(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Errno == pb.Errno_ESTALE
-}
 
 // WriteAt writes p at off. The bytes are buffered (whole chunks are
 // uploaded as they fill) and become visible to others at Sync or Close, or

@@ -379,6 +379,12 @@ func (cn *content) commitLocked(ctx context.Context, handle uint64, attr *pb.Set
 		op.Cut = proto.Uint64(uint64(cn.cutAt))
 	}
 	res, err := cn.c.Mutate(ctx, &pb.Command{Op: &pb.Command_SetLayout{SetLayout: op}})
+	if ErrnoOf(err) == pb.Errno_ENOTSUP {
+		// A member of the cluster runs a version without merges: commit
+		// the whole layout, as that version does.
+		op.Merge, op.Cut, op.Extents = false, nil, ext
+		res, err = cn.c.Mutate(ctx, &pb.Command{Op: &pb.Command_SetLayout{SetLayout: op}})
+	}
 	if err != nil {
 		return nil, withOp(err, "sync", inoString(cn.ino))
 	}

@@ -41,6 +41,10 @@ type Config struct {
 	// sweeping). ChunkSweepInterval is the pause between sweeps (default 1 h).
 	ChunkSweepGrace    time.Duration
 	ChunkSweepInterval time.Duration
+	// CommandVersion is the command version this node reports for itself
+	// (0 = namespace.CommandVersion). Tests set a lower one to stand for a
+	// node of an older version.
+	CommandVersion uint64
 	// RTT emulates WAN round trips between sites (nil = none).
 	RTT RTT
 	// WAN, when set, replaces RTT: one emulated network that the nodes of

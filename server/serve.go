@@ -77,6 +77,11 @@ func (n *Node) serve() {
 		defer n.wg.Done()
 		n.collectChunks(ctx)
 	}()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.reportVersion(ctx)
+	}()
 	if n.cfg.ChunkSweepGrace >= 0 {
 		n.wg.Add(1)
 		go func() {

@@ -92,10 +92,12 @@ type memberJSON struct {
 	Site    string `json:"site"`
 	Address string `json:"address"`
 	Learner bool   `json:"learner"`
+	// CommandVersion is what the member's binary reported (0: not yet).
+	CommandVersion uint64 `json:"command_version"`
 }
 
 func toMemberJSON(m *pb.Member) memberJSON {
-	return memberJSON{m.GetId(), m.GetName(), m.GetSite(), m.GetAddress(), m.GetLearner()}
+	return memberJSON{m.GetId(), m.GetName(), m.GetSite(), m.GetAddress(), m.GetLearner(), m.GetCommandVersion()}
 }
 
 func role(m *pb.Member) string {
@@ -120,9 +122,13 @@ func (a *app) printMembers(ms []*pb.Member) error {
 
 func writeMembers(w io.Writer, ms []*pb.Member) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSITE\tADDRESS\tROLE")
+	fmt.Fprintln(tw, "ID\tNAME\tSITE\tADDRESS\tROLE\tVERSION")
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", m.GetId(), m.GetName(), m.GetSite(), m.GetAddress(), role(m))
+		v := "-"
+		if m.GetCommandVersion() > 0 {
+			v = fmt.Sprint(m.GetCommandVersion())
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", m.GetId(), m.GetName(), m.GetSite(), m.GetAddress(), role(m), v)
 	}
 	return tw.Flush()
 }

@@ -1518,14 +1518,17 @@ func (*BatchResult_Attr) isBatchResult_Reply() {}
 func (*BatchResult_Error) isBatchResult_Reply() {}
 
 type Member struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Site          string                 `protobuf:"bytes,3,opt,name=site,proto3" json:"site,omitempty"`
-	Address       string                 `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
-	Learner       bool                   `protobuf:"varint,5,opt,name=learner,proto3" json:"learner,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Id      uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name    string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Site    string                 `protobuf:"bytes,3,opt,name=site,proto3" json:"site,omitempty"`
+	Address string                 `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
+	Learner bool                   `protobuf:"varint,5,opt,name=learner,proto3" json:"learner,omitempty"`
+	// The command version the member's binary applies (ReportVersion); 0
+	// until it reports, taken as 1.
+	CommandVersion uint64 `protobuf:"varint,6,opt,name=command_version,json=commandVersion,proto3" json:"command_version,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
@@ -1591,6 +1594,13 @@ func (x *Member) GetLearner() bool {
 		return x.Learner
 	}
 	return false
+}
+
+func (x *Member) GetCommandVersion() uint64 {
+	if x != nil {
+		return x.CommandVersion
+	}
+	return 0
 }
 
 type ReplicaStatus struct {
@@ -2698,13 +2708,14 @@ const file_api_proto_rawDesc = "" +
 	"\x06mutate\x18\x01 \x01(\v2\x13.geomds.MutateReplyH\x00R\x06mutate\x12'\n" +
 	"\x04attr\x18\x02 \x01(\v2\x11.geomds.AttrReplyH\x00R\x04attr\x12\x16\n" +
 	"\x05error\x18\x03 \x01(\fH\x00R\x05errorB\a\n" +
-	"\x05reply\"t\n" +
+	"\x05reply\"\x9d\x01\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04site\x18\x03 \x01(\tR\x04site\x12\x18\n" +
 	"\aaddress\x18\x04 \x01(\tR\aaddress\x12\x18\n" +
-	"\alearner\x18\x05 \x01(\bR\alearner\"\x81\x01\n" +
+	"\alearner\x18\x05 \x01(\bR\alearner\x12'\n" +
+	"\x0fcommand_version\x18\x06 \x01(\x04R\x0ecommandVersion\"\x81\x01\n" +
 	"\rReplicaStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x18\n" +

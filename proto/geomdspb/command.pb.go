@@ -431,6 +431,7 @@ type Command struct {
 	//	*Command_SetHome
 	//	*Command_Noop
 	//	*Command_SweepChunks
+	//	*Command_ReportVersion
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -704,6 +705,15 @@ func (x *Command) GetSweepChunks() *SweepChunks {
 	return nil
 }
 
+func (x *Command) GetReportVersion() *ReportVersion {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ReportVersion); ok {
+			return x.ReportVersion
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -792,6 +802,10 @@ type Command_SweepChunks struct {
 	SweepChunks *SweepChunks `protobuf:"bytes,30,opt,name=sweep_chunks,json=sweepChunks,proto3,oneof"`
 }
 
+type Command_ReportVersion struct {
+	ReportVersion *ReportVersion `protobuf:"bytes,31,opt,name=report_version,json=reportVersion,proto3,oneof"`
+}
+
 func (*Command_Mkdir) isCommand_Op() {}
 
 func (*Command_Mknod) isCommand_Op() {}
@@ -833,6 +847,8 @@ func (*Command_SetHome) isCommand_Op() {}
 func (*Command_Noop) isCommand_Op() {}
 
 func (*Command_SweepChunks) isCommand_Op() {}
+
+func (*Command_ReportVersion) isCommand_Op() {}
 
 type Mkdir struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2187,6 +2203,63 @@ func (x *SetHome) GetSite() string {
 	return ""
 }
 
+// ReportVersion records the command version a member's binary applies.
+// Commands that a replica of an older version would apply differently
+// (SetLayout.merge, SweepChunks: version 2) are refused with ENOTSUP, the
+// same way on every replica, while any member's recorded version is below
+// theirs. Only the nodes send it, each for itself.
+type ReportVersion struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          uint64                 `protobuf:"varint,1,opt,name=node,proto3" json:"node,omitempty"`
+	Version       uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportVersion) Reset() {
+	*x = ReportVersion{}
+	mi := &file_command_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportVersion) ProtoMessage() {}
+
+func (x *ReportVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_command_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportVersion.ProtoReflect.Descriptor instead.
+func (*ReportVersion) Descriptor() ([]byte, []int) {
+	return file_command_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ReportVersion) GetNode() uint64 {
+	if x != nil {
+		return x.Node
+	}
+	return 0
+}
+
+func (x *ReportVersion) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 type Noop struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2195,7 +2268,7 @@ type Noop struct {
 
 func (x *Noop) Reset() {
 	*x = Noop{}
-	mi := &file_command_proto_msgTypes[26]
+	mi := &file_command_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2207,7 +2280,7 @@ func (x *Noop) String() string {
 func (*Noop) ProtoMessage() {}
 
 func (x *Noop) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[26]
+	mi := &file_command_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2220,7 +2293,7 @@ func (x *Noop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Noop.ProtoReflect.Descriptor instead.
 func (*Noop) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{26}
+	return file_command_proto_rawDescGZIP(), []int{27}
 }
 
 // Result is a command's outcome, identical on every replica.
@@ -2238,7 +2311,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_command_proto_msgTypes[27]
+	mi := &file_command_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2250,7 +2323,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[27]
+	mi := &file_command_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2263,7 +2336,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{27}
+	return file_command_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Result) GetErrno() Errno {
@@ -2335,7 +2408,7 @@ const file_command_proto_rawDesc = "" +
 	" \x01(\x03R\actimeNs\x12\x1e\n" +
 	"\n" +
 	"generation\x18\v \x01(\x04R\n" +
-	"generation\"\x80\t\n" +
+	"generation\"\xc0\t\n" +
 	"\aCommand\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\x04R\x05shard\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\x04R\bclientId\x12\x10\n" +
@@ -2368,7 +2441,8 @@ const file_command_proto_rawDesc = "" +
 	"dropChunks\x12,\n" +
 	"\bset_home\x18\x1c \x01(\v2\x0f.geomds.SetHomeH\x00R\asetHome\x12\"\n" +
 	"\x04noop\x18\x1d \x01(\v2\f.geomds.NoopH\x00R\x04noop\x128\n" +
-	"\fsweep_chunks\x18\x1e \x01(\v2\x13.geomds.SweepChunksH\x00R\vsweepChunksB\x04\n" +
+	"\fsweep_chunks\x18\x1e \x01(\v2\x13.geomds.SweepChunksH\x00R\vsweepChunks\x12>\n" +
+	"\x0ereport_version\x18\x1f \x01(\v2\x15.geomds.ReportVersionH\x00R\rreportVersionB\x04\n" +
 	"\x02op\":\n" +
 	"\x05Mkdir\x12\x1d\n" +
 	"\x03loc\x18\x01 \x01(\v2\v.geomds.LocR\x03loc\x12\x12\n" +
@@ -2462,7 +2536,10 @@ const file_command_proto_rawDesc = "" +
 	"\x04site\x18\x01 \x01(\tR\x04site\x12\x10\n" +
 	"\x03ids\x18\x02 \x03(\tR\x03ids\"\x1d\n" +
 	"\aSetHome\x12\x12\n" +
-	"\x04site\x18\x01 \x01(\tR\x04site\"\x06\n" +
+	"\x04site\x18\x01 \x01(\tR\x04site\"=\n" +
+	"\rReportVersion\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\x04R\x04node\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"\x06\n" +
 	"\x04Noop\"\xba\x01\n" +
 	"\x06Result\x12#\n" +
 	"\x05errno\x18\x01 \x01(\x0e2\r.geomds.ErrnoR\x05errno\x12\x16\n" +
@@ -2524,37 +2601,38 @@ func file_command_proto_rawDescGZIP() []byte {
 }
 
 var file_command_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_command_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_command_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_command_proto_goTypes = []any{
-	(Errno)(0),           // 0: geomds.Errno
-	(*Creds)(nil),        // 1: geomds.Creds
-	(*Loc)(nil),          // 2: geomds.Loc
-	(*Attr)(nil),         // 3: geomds.Attr
-	(*Command)(nil),      // 4: geomds.Command
-	(*Mkdir)(nil),        // 5: geomds.Mkdir
-	(*MkdirAll)(nil),     // 6: geomds.MkdirAll
-	(*Mknod)(nil),        // 7: geomds.Mknod
-	(*Unlink)(nil),       // 8: geomds.Unlink
-	(*Rmdir)(nil),        // 9: geomds.Rmdir
-	(*RemoveAll)(nil),    // 10: geomds.RemoveAll
-	(*Symlink)(nil),      // 11: geomds.Symlink
-	(*Link)(nil),         // 12: geomds.Link
-	(*Rename)(nil),       // 13: geomds.Rename
-	(*SetAttr)(nil),      // 14: geomds.SetAttr
-	(*SetXattr)(nil),     // 15: geomds.SetXattr
-	(*RemoveXattr)(nil),  // 16: geomds.RemoveXattr
-	(*Open)(nil),         // 17: geomds.Open
-	(*Release)(nil),      // 18: geomds.Release
-	(*KeepAlive)(nil),    // 19: geomds.KeepAlive
-	(*CloseSession)(nil), // 20: geomds.CloseSession
-	(*Extent)(nil),       // 21: geomds.Extent
-	(*ChunkRef)(nil),     // 22: geomds.ChunkRef
-	(*SetLayout)(nil),    // 23: geomds.SetLayout
-	(*DropChunks)(nil),   // 24: geomds.DropChunks
-	(*SweepChunks)(nil),  // 25: geomds.SweepChunks
-	(*SetHome)(nil),      // 26: geomds.SetHome
-	(*Noop)(nil),         // 27: geomds.Noop
-	(*Result)(nil),       // 28: geomds.Result
+	(Errno)(0),            // 0: geomds.Errno
+	(*Creds)(nil),         // 1: geomds.Creds
+	(*Loc)(nil),           // 2: geomds.Loc
+	(*Attr)(nil),          // 3: geomds.Attr
+	(*Command)(nil),       // 4: geomds.Command
+	(*Mkdir)(nil),         // 5: geomds.Mkdir
+	(*MkdirAll)(nil),      // 6: geomds.MkdirAll
+	(*Mknod)(nil),         // 7: geomds.Mknod
+	(*Unlink)(nil),        // 8: geomds.Unlink
+	(*Rmdir)(nil),         // 9: geomds.Rmdir
+	(*RemoveAll)(nil),     // 10: geomds.RemoveAll
+	(*Symlink)(nil),       // 11: geomds.Symlink
+	(*Link)(nil),          // 12: geomds.Link
+	(*Rename)(nil),        // 13: geomds.Rename
+	(*SetAttr)(nil),       // 14: geomds.SetAttr
+	(*SetXattr)(nil),      // 15: geomds.SetXattr
+	(*RemoveXattr)(nil),   // 16: geomds.RemoveXattr
+	(*Open)(nil),          // 17: geomds.Open
+	(*Release)(nil),       // 18: geomds.Release
+	(*KeepAlive)(nil),     // 19: geomds.KeepAlive
+	(*CloseSession)(nil),  // 20: geomds.CloseSession
+	(*Extent)(nil),        // 21: geomds.Extent
+	(*ChunkRef)(nil),      // 22: geomds.ChunkRef
+	(*SetLayout)(nil),     // 23: geomds.SetLayout
+	(*DropChunks)(nil),    // 24: geomds.DropChunks
+	(*SweepChunks)(nil),   // 25: geomds.SweepChunks
+	(*SetHome)(nil),       // 26: geomds.SetHome
+	(*ReportVersion)(nil), // 27: geomds.ReportVersion
+	(*Noop)(nil),          // 28: geomds.Noop
+	(*Result)(nil),        // 29: geomds.Result
 }
 var file_command_proto_depIdxs = []int32{
 	1,  // 0: geomds.Command.creds:type_name -> geomds.Creds
@@ -2577,26 +2655,27 @@ var file_command_proto_depIdxs = []int32{
 	23, // 17: geomds.Command.set_layout:type_name -> geomds.SetLayout
 	24, // 18: geomds.Command.drop_chunks:type_name -> geomds.DropChunks
 	26, // 19: geomds.Command.set_home:type_name -> geomds.SetHome
-	27, // 20: geomds.Command.noop:type_name -> geomds.Noop
+	28, // 20: geomds.Command.noop:type_name -> geomds.Noop
 	25, // 21: geomds.Command.sweep_chunks:type_name -> geomds.SweepChunks
-	2,  // 22: geomds.Mkdir.loc:type_name -> geomds.Loc
-	2,  // 23: geomds.Mknod.loc:type_name -> geomds.Loc
-	2,  // 24: geomds.Unlink.loc:type_name -> geomds.Loc
-	2,  // 25: geomds.Rmdir.loc:type_name -> geomds.Loc
-	2,  // 26: geomds.Symlink.loc:type_name -> geomds.Loc
-	2,  // 27: geomds.Link.new_loc:type_name -> geomds.Loc
-	2,  // 28: geomds.Rename.from:type_name -> geomds.Loc
-	2,  // 29: geomds.Rename.to:type_name -> geomds.Loc
-	21, // 30: geomds.SetLayout.extents:type_name -> geomds.Extent
-	22, // 31: geomds.SetLayout.new_chunks:type_name -> geomds.ChunkRef
-	14, // 32: geomds.SetLayout.attr:type_name -> geomds.SetAttr
-	0,  // 33: geomds.Result.errno:type_name -> geomds.Errno
-	3,  // 34: geomds.Result.attr:type_name -> geomds.Attr
-	35, // [35:35] is the sub-list for method output_type
-	35, // [35:35] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	27, // 22: geomds.Command.report_version:type_name -> geomds.ReportVersion
+	2,  // 23: geomds.Mkdir.loc:type_name -> geomds.Loc
+	2,  // 24: geomds.Mknod.loc:type_name -> geomds.Loc
+	2,  // 25: geomds.Unlink.loc:type_name -> geomds.Loc
+	2,  // 26: geomds.Rmdir.loc:type_name -> geomds.Loc
+	2,  // 27: geomds.Symlink.loc:type_name -> geomds.Loc
+	2,  // 28: geomds.Link.new_loc:type_name -> geomds.Loc
+	2,  // 29: geomds.Rename.from:type_name -> geomds.Loc
+	2,  // 30: geomds.Rename.to:type_name -> geomds.Loc
+	21, // 31: geomds.SetLayout.extents:type_name -> geomds.Extent
+	22, // 32: geomds.SetLayout.new_chunks:type_name -> geomds.ChunkRef
+	14, // 33: geomds.SetLayout.attr:type_name -> geomds.SetAttr
+	0,  // 34: geomds.Result.errno:type_name -> geomds.Errno
+	3,  // 35: geomds.Result.attr:type_name -> geomds.Attr
+	36, // [36:36] is the sub-list for method output_type
+	36, // [36:36] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_command_proto_init() }
@@ -2626,6 +2705,7 @@ func file_command_proto_init() {
 		(*Command_SetHome)(nil),
 		(*Command_Noop)(nil),
 		(*Command_SweepChunks)(nil),
+		(*Command_ReportVersion)(nil),
 	}
 	file_command_proto_msgTypes[22].OneofWrappers = []any{}
 	type x struct{}
@@ -2634,7 +2714,7 @@ func file_command_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_command_proto_rawDesc), len(file_command_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -77,11 +77,12 @@ func (f *FSM) Apply(ctx context.Context, entries []replica.Entry) ([]any, error)
 	defer b.Close()
 	last, lastTerm := f.applied.Load(), uint64(0)
 	membersChanged := false
+	versions := f.memberVersions()
 	for i, e := range entries {
 		if e.Index <= last {
 			continue
 		}
-		res, changed, err := f.applyEntry(b, e)
+		res, changed, err := f.applyEntry(b, e, versions)
 		if err != nil {
 			return nil, fmt.Errorf("fsm: apply entry %d: %w", e.Index, err)
 		}
@@ -107,10 +108,17 @@ func (f *FSM) Apply(ctx context.Context, entries []replica.Entry) ([]any, error)
 	return results, nil
 }
 
-func (f *FSM) applyEntry(b *storage.Batch, e replica.Entry) (any, bool, error) {
+// applyEntry applies one entry. versions holds every member's command
+// version as of this entry (the registry at the batch's start, with the
+// batch's changes so far), so the namespace's version check gives the same
+// answer on every replica however its entries were batched.
+func (f *FSM) applyEntry(b *storage.Batch, e replica.Entry, versions map[uint64]uint64) (any, bool, error) {
 	switch e.Type {
 	case raftpb.EntryConfChange, raftpb.EntryConfChangeV2:
-		return nil, true, applyConfChange(b, e)
+		if err := applyConfChange(b, e); err != nil {
+			return nil, true, err
+		}
+		return nil, true, trackVersions(b, e.ConfChange, versions)
 	}
 	if len(e.Data) == 0 {
 		return nil, false, nil // a new leader's empty entry
@@ -120,7 +128,14 @@ func (f *FSM) applyEntry(b *storage.Batch, e replica.Entry) (any, bool, error) {
 		// Every replica decodes the same bytes the same way: a rejection.
 		return &pb.Result{Errno: pb.Errno_EINVAL, Detail: "undecodable command", AppliedIndex: e.Index}, false, nil
 	}
-	res, err := namespace.Apply(b, cmd)
+	if rv := cmd.GetReportVersion(); rv != nil {
+		res, err := reportVersion(b, rv, versions)
+		if res != nil {
+			res.AppliedIndex = e.Index
+		}
+		return res, true, err
+	}
+	res, err := namespace.ApplyAt(b, cmd, clusterVersion(versions))
 	if err != nil {
 		return nil, false, err
 	}

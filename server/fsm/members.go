@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
+	"github.com/geomds/geomds/server/namespace"
 	"github.com/geomds/geomds/server/replica"
 	"github.com/geomds/geomds/server/storage"
 )
@@ -181,4 +182,68 @@ func (f *FSM) VotersAt(site string) (atSite, total int) {
 		}
 	}
 	return atSite, total
+}
+
+// memberVersions returns each member's command version, by node ID.
+func (f *FSM) memberVersions() map[uint64]uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v := make(map[uint64]uint64, len(f.members))
+	for id, m := range f.members {
+		v[id] = m.GetCommandVersion()
+	}
+	return v
+}
+
+// ClusterVersion is the lowest command version among the members: commands
+// of a later version are refused.
+func (f *FSM) ClusterVersion() uint64 { return clusterVersion(f.memberVersions()) }
+
+// clusterVersion is the lowest command version among the members; a member
+// that has not reported counts as version 1.
+func clusterVersion(versions map[uint64]uint64) uint64 {
+	low := uint64(namespace.CommandVersion)
+	for _, v := range versions {
+		low = min(low, max(v, 1))
+	}
+	return low
+}
+
+// trackVersions brings versions up to date with a membership change just
+// applied to b: removed members leave, added ones bring their record's
+// version (0 for a new member).
+func trackVersions(b *storage.Batch, cc *raftpb.ConfChangeV2, versions map[uint64]uint64) error {
+	for _, c := range cc.GetChanges() {
+		id := c.GetNodeId()
+		v, ok, err := b.GetSys(memberKey(id))
+		if err != nil {
+			return err
+		}
+		m := &pb.Member{}
+		if !ok || proto.Unmarshal(v, m) != nil {
+			delete(versions, id)
+			continue
+		}
+		versions[id] = m.GetCommandVersion()
+	}
+	return nil
+}
+
+// reportVersion records a member's command version. A report for a node
+// that is not a member, or of version 0, changes nothing.
+func reportVersion(b *storage.Batch, rv *pb.ReportVersion, versions map[uint64]uint64) (*pb.Result, error) {
+	v, ok, err := b.GetSys(memberKey(rv.GetNode()))
+	if err != nil {
+		return nil, err
+	}
+	m := &pb.Member{}
+	if !ok || proto.Unmarshal(v, m) != nil || rv.GetVersion() == 0 {
+		return &pb.Result{Errno: pb.Errno_EINVAL, Detail: "version report for an unknown member, or of version 0"}, nil
+	}
+	m.CommandVersion = rv.GetVersion()
+	if err := putMember(b, m); err != nil {
+		return nil, err
+	}
+	versions[m.GetId()] = m.GetCommandVersion()
+	return &pb.Result{}, nil
 }

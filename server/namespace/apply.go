@@ -1,6 +1,8 @@
 package namespace
 
 import (
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
@@ -17,16 +19,30 @@ type applier struct {
 	metaDirty, metaSavedDirty bool
 	metaSaved                 metaRecord
 	sess                      session
+	cluster                   uint64 // the members' lowest command version
 	kb, vb                    []byte // scratch key and value buffers
 	kbuf, vbuf                [96]byte
 }
+
+// CommandVersion is the version of the commands this code applies. Version
+// 2 added SetLayout.merge and SweepChunks, which a replica of version 1
+// would apply differently (it ignores merge, and knows no SweepChunks).
+const CommandVersion = 2
 
 // Apply applies one command. Rejections (ENOENT, EEXIST, ...) are returned
 // in Result.Errno and write nothing but the exactly-once bookkeeping; the
 // error is reserved for storage failures and corrupt state, after which the
 // caller must stop rather than continue with a diverged replica.
 func Apply(tx Tx, cmd *pb.Command) (*pb.Result, error) {
-	a := &applier{tx: tx, cmd: cmd, now: cmd.GetTimeNs(), c: credOf(cmd.GetCreds())}
+	return ApplyAt(tx, cmd, CommandVersion)
+}
+
+// ApplyAt is Apply in a cluster whose members apply commands of version
+// cluster and above (the lowest member's version, which the caller tracks
+// in log order): a command of a later version is refused with ENOTSUP, so
+// no replica applies what another would apply differently.
+func ApplyAt(tx Tx, cmd *pb.Command, cluster uint64) (*pb.Result, error) {
+	a := &applier{tx: tx, cmd: cmd, now: cmd.GetTimeNs(), c: credOf(cmd.GetCreds()), cluster: cluster}
 	a.kb, a.vb = a.kbuf[:0], a.vbuf[:0]
 	m, err := readMeta(tx)
 	if err != nil {
@@ -43,7 +59,7 @@ func Apply(tx Tx, cmd *pb.Command) (*pb.Result, error) {
 		return res, err
 	}
 	a.metaSaved, a.metaSavedDirty = a.meta, a.metaDirty
-	res, err := a.dispatch()
+	res, err := a.dispatchAt()
 	if err != nil {
 		rej, ok := isRejection(err)
 		if !ok {
@@ -53,6 +69,56 @@ func Apply(tx Tx, cmd *pb.Command) (*pb.Result, error) {
 		a.meta, a.metaDirty = a.metaSaved, a.metaSavedDirty
 	}
 	return res, a.finish(res)
+}
+
+// laterVersion is the refusal of a command some replica would not apply as
+// this one would. Replicas of two versions refuse it alike, the older one
+// because the command has fields it does not know, the newer one because
+// the older one is a member; the stored result is the same on both.
+const laterVersion = "command of a later version than a member applies"
+
+// dispatchAt refuses a command of a version above the cluster's, or with
+// fields this code does not know (a later version's), else dispatches it.
+func (a *applier) dispatchAt() (*pb.Result, error) {
+	if commandVersion(a.cmd) > a.cluster || hasUnknown(a.cmd.ProtoReflect()) {
+		return nil, fail(pb.Errno_ENOTSUP, laterVersion)
+	}
+	return a.dispatch()
+}
+
+// hasUnknown reports whether m, or a message inside it, has fields this
+// code does not know.
+func hasUnknown(m protoreflect.Message) bool {
+	if len(m.GetUnknown()) > 0 {
+		return true
+	}
+	unknown := false
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Message() == nil || fd.IsMap():
+		case fd.IsList():
+			for i := 0; i < v.List().Len() && !unknown; i++ {
+				unknown = hasUnknown(v.List().Get(i).Message())
+			}
+		default:
+			unknown = hasUnknown(v.Message())
+		}
+		return !unknown
+	})
+	return unknown
+}
+
+// commandVersion is the command version cmd needs.
+func commandVersion(cmd *pb.Command) uint64 {
+	switch op := cmd.GetOp().(type) {
+	case *pb.Command_SetLayout:
+		if op.SetLayout.GetMerge() {
+			return 2
+		}
+	case *pb.Command_SweepChunks:
+		return 2
+	}
+	return 1
 }
 
 func (a *applier) dispatch() (*pb.Result, error) {
@@ -107,7 +173,7 @@ func (a *applier) dispatchMore() (*pb.Result, error) {
 	case *pb.Command_Noop:
 		return &pb.Result{}, nil
 	}
-	return nil, fail(pb.Errno_ENOSYS, "unknown command")
+	return nil, fail(pb.Errno_ENOTSUP, laterVersion) // an op of a later version (hasUnknown saw it first)
 }
 
 // Small write steps; each returns storage errors to the caller.

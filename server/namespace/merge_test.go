@@ -7,6 +7,7 @@ import (
 	"pgregory.net/rapid"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -113,4 +114,48 @@ func materialize(t *rapid.T, ext []*pb.Extent, chunks map[string][]byte, size ui
 		copy(out[e.GetOffset():], src)
 	}
 	return out
+}
+
+// TestLaterVersionRefused: a command this code cannot apply as a later
+// version would (fields it does not know, anywhere in the command; an
+// operation it does not know) and a command of a version above the
+// cluster's are refused with the same ENOTSUP result and change nothing
+// else, so replicas of two versions store identical results.
+func TestLaterVersionRefused(t *testing.T) {
+	unknown := protowire.AppendVarint(protowire.AppendTag(nil, 99, protowire.VarintType), 1)
+	withUnknown := func(c *pb.Command, m proto.Message) *pb.Command {
+		if m == nil {
+			m = c
+		}
+		m.ProtoReflect().SetUnknown(unknown)
+		return c
+	}
+	nested := &pb.Extent{Offset: 0, Length: 1, Inline: []byte("x")}
+	layout := &pb.SetLayout{Ino: 1, Size: 1, Extents: []*pb.Extent{nested}}
+	mk := mkdirCmd("/a", 0, 0, 0, 1)
+	cases := map[string]struct {
+		cmd     *pb.Command
+		cluster uint64
+	}{
+		"unknown field in the command":   {withUnknown(mkdirCmd("/a", 0, 0, 0, 1), nil), CommandVersion},
+		"unknown field in the operation": {withUnknown(mk, mk.GetMkdir()), CommandVersion},
+		"unknown field in a nested message": {withUnknown(&pb.Command{Op: &pb.Command_SetLayout{SetLayout: layout}}, nested),
+			CommandVersion},
+		"unknown operation": {withUnknown(&pb.Command{}, nil), CommandVersion},
+		"merge in a version-1 cluster": {&pb.Command{Op: &pb.Command_SetLayout{SetLayout: &pb.SetLayout{
+			Ino: 1, Merge: true}}}, 1},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			tx := newTx(t)
+			before, _ := Digest(tx)
+			res, err := ApplyAt(tx, tc.cmd, tc.cluster)
+			if err != nil || res.GetErrno() != pb.Errno_ENOTSUP || res.GetDetail() != laterVersion {
+				t.Fatalf("ApplyAt = %v, %v; want ENOTSUP %q", res, err, laterVersion)
+			}
+			if after, _ := Digest(tx); after != before {
+				t.Fatal("a refused command changed the state")
+			}
+		})
+	}
 }

@@ -118,7 +118,7 @@ func (s *shell) exec(text string) string {
 	cmd := &pb.Command{ClientId: l.num("client", 0), Seq: l.num("seq", 0), AckedSeq: l.num("acked", 0),
 		TimeNs: s.now, Creds: l.creds()}
 	op(cmd)
-	res, err := Apply(s.tx, cmd)
+	res, err := ApplyAt(s.tx, cmd, l.num("at", CommandVersion)) // at=N: the cluster's command version
 	if err != nil {
 		s.t.Fatalf("%s: apply: %v", text, err)
 	}

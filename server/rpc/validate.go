@@ -19,9 +19,9 @@ func validateCommand(cmd *pb.Command) error {
 	switch cmd.GetOp().(type) {
 	case nil:
 		return invalid("command has no operation")
-	case *pb.Command_DropChunks, *pb.Command_SweepChunks:
-		// The nodes' own bookkeeping of chunk deletion; a client's creds
-		// are its own word, so root's are not enough.
+	case *pb.Command_DropChunks, *pb.Command_SweepChunks, *pb.Command_ReportVersion:
+		// The nodes' own bookkeeping (chunk deletion, versions); a
+		// client's creds are its own word, so root's are not enough.
 		return errnoStatus(pb.Errno_EPERM, opName(cmd)+": only the nodes send it")
 	}
 	for _, l := range locs(cmd) {

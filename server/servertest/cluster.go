@@ -25,7 +25,10 @@ type Options struct {
 	Sites []string
 	// RTT is the emulated WAN's round trips; every node shares one
 	// server.WAN built from it (Cluster.WAN), which tests may cut.
-	RTT             server.RTT
+	RTT server.RTT
+	// CommandVersions sets the command version some nodes report, by
+	// name ("n3": 1 stands for a node of an older version).
+	CommandVersions map[string]uint64
 	SnapshotEntries uint64
 	CompactKeep     uint64
 	Logger          *slog.Logger // default: discard
@@ -67,7 +70,26 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 	t.Cleanup(c.Stop)
 	c.WaitLeader()
+	if len(opts.CommandVersions) == 0 {
+		c.waitCommandVersion()
+	}
 	return c
+}
+
+// waitCommandVersion waits (up to 30 s) until every node knows that every
+// member reported this version, so commands of that version are accepted.
+func (c *Cluster) waitCommandVersion() {
+	c.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		all := true
+		for _, n := range c.Nodes {
+			all = all && n.ClusterCommandVersion() == namespace.CommandVersion
+		}
+		if all {
+			return
+		}
+	}
+	c.t.Fatal("members did not report their command version within 30 s")
 }
 
 func (c *Cluster) startNode(i int, l net.Listener) {
@@ -80,7 +102,8 @@ func (c *Cluster) startNode(i int, l net.Listener) {
 		WAN:          c.wan,
 		TickInterval: 10 * time.Millisecond, HeartbeatTicks: 2, ElectionTicks: 30,
 		SnapshotEntries: c.opts.SnapshotEntries, CompactKeep: c.opts.CompactKeep,
-		Logger: c.opts.Logger.With("node", p.Name),
+		CommandVersion: c.opts.CommandVersions[p.Name],
+		Logger:         c.opts.Logger.With("node", p.Name),
 	})
 	if err != nil {
 		c.t.Fatalf("start %s: %v", p.Name, err)
@@ -135,6 +158,15 @@ func (c *Cluster) Stop() {
 	for i := range c.Nodes {
 		c.StopNode(i)
 	}
+}
+
+// SetCommandVersion sets the command version node name reports from its
+// next start on (0: the current one).
+func (c *Cluster) SetCommandVersion(name string, v uint64) {
+	if c.opts.CommandVersions == nil {
+		c.opts.CommandVersions = map[string]uint64{}
+	}
+	c.opts.CommandVersions[name] = v
 }
 
 // Leader returns the index of the node that leads shard 1, or -1.
