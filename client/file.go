@@ -116,7 +116,6 @@ func (f *File) read(ctx context.Context, p []byte, off int64, reload bool) (n in
 	return n, sequential, err
 }
 
-
 // WriteAt writes p at off. The bytes are buffered (whole chunks are
 // uploaded as they fill) and become visible to others at Sync or Close, or
 // at the commit that follows an upload within Config.CommitUploadsAfter.
