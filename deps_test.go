@@ -21,7 +21,7 @@ var allowedImports = map[string][]string{
 	"proto/geomdspb":                 {"google.golang.org/protobuf/", "google.golang.org/grpc"},
 	"proto/chunksum":                 {},
 	"proto/errstatus":                {"proto/geomdspb", "google.golang.org/grpc", "google.golang.org/genproto/"},
-	"server/namespace":               {"proto/geomdspb"},
+	"server/namespace":               {"proto/geomdspb", "google.golang.org/protobuf/reflect/protoreflect"},
 	"server/namespace/namespacetest": {"server/namespace", "proto/geomdspb"},
 	"server/replica/replicatest":     {"server/replica", "go.etcd.io/raft/v3", "google.golang.org/protobuf/"},
 	"server/storage":                 {"github.com/cockroachdb/pebble/v2", "go.etcd.io/raft/v3", "google.golang.org/protobuf/"},
