@@ -95,16 +95,8 @@ func TestBatchCoalesces(t *testing.T) {
 	n := startNode(t, "a", "east")
 	n.set(func(n *fakeNode) { n.batching = true; mkdirResults(n) })
 	c := newTestClient(t, Config{Creds: &pb.Creds{}}, n)
-	release, queued := holdSenders(t, c)
 	const calls = 20
-	done := make(chan struct{})
-	var res []*pb.Result
-	var errs []error
-	go func() { res, errs = mkdirAll(c, calls); close(done) }()
-	waitFor(t, "every call queued", func() bool { return queued(classMutate) == calls })
-	close(release)
-	<-done
-	checkMkdirs(t, res, errs)
+	mkdirsTogether(t, c, calls)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if len(n.batches) != 1 || n.batches[0] != calls || len(n.muts) != calls {
@@ -190,15 +182,7 @@ func TestBatchFallbackRetried(t *testing.T) {
 	} {
 		at.Store(int64(step.at))
 		n.set(func(n *fakeNode) { n.batching = step.batching })
-		release, queued := holdSenders(t, c)
-		done := make(chan struct{})
-		var res []*pb.Result
-		var errs []error
-		go func() { res, errs = mkdirAll(c, calls); close(done) }()
-		waitFor(t, "every call queued", func() bool { return queued(classMutate) == calls })
-		close(release)
-		<-done
-		checkMkdirs(t, res, errs)
+		mkdirsTogether(t, c, calls)
 		n.mu.Lock()
 		batches, muts := len(n.batches), len(n.muts)
 		n.mu.Unlock()
@@ -312,4 +296,19 @@ func TestBatchAbandonedWhenCallersLeave(t *testing.T) {
 			t.Fatalf("the node's handler %d still runs after every caller left", i)
 		}
 	}
+}
+
+// mkdirsTogether makes calls mkdirs at once, held until every one is
+// queued, then lets them go and checks each one's answer.
+func mkdirsTogether(t *testing.T, c *Client, calls int) {
+	t.Helper()
+	release, queued := holdSenders(t, c)
+	done := make(chan struct{})
+	var res []*pb.Result
+	var errs []error
+	go func() { res, errs = mkdirAll(c, calls); close(done) }()
+	waitFor(t, "every call queued", func() bool { return queued(classMutate) == calls })
+	close(release)
+	<-done
+	checkMkdirs(t, res, errs)
 }

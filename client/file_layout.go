@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"slices"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
@@ -48,7 +49,7 @@ func punch(ext []*pb.Extent, off, end uint64) []*pb.Extent {
 func place(ext []*pb.Extent, x *pb.Extent) []*pb.Extent {
 	ext = punch(ext, x.GetOffset(), extentEnd(x))
 	i, _ := slices.BinarySearchFunc(ext, x.GetOffset(), func(e *pb.Extent, off uint64) int {
-		return cmpU64(e.GetOffset(), off)
+		return cmp.Compare(e.GetOffset(), off)
 	})
 	return slices.Insert(ext, i, x)
 }
@@ -79,7 +80,7 @@ type spans []span
 
 // add merges [off, end) into s.
 func (s spans) add(off, end int64) spans {
-	i, _ := slices.BinarySearchFunc(s, off, func(g span, off int64) int { return cmpI64(g.end, off) })
+	i, _ := slices.BinarySearchFunc(s, off, func(g span, off int64) int { return cmp.Compare(g.end, off) })
 	j := i
 	for j < len(s) && s[j].off <= end {
 		off, end = min(off, s[j].off), max(end, s[j].end)
@@ -109,16 +110,6 @@ func (s spans) within(ext []*pb.Extent) []*pb.Extent {
 	return out
 }
 
-func cmpI64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // chunkIDsOf returns the set of chunks ext references.
 func chunkIDsOf(ext []*pb.Extent) map[string]bool {
 	ids := make(map[string]bool)
@@ -128,16 +119,6 @@ func chunkIDsOf(ext []*pb.Extent) map[string]bool {
 		}
 	}
 	return ids
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // segment is a run of unsynced bytes at file offset off.

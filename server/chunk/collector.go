@@ -117,10 +117,7 @@ func (c *Collector) deleteAll(ctx context.Context, refs []*pb.ChunkRef) ([]bool,
 // Run makes passes until ctx is done: at once again after a full page,
 // otherwise (the end of the queue) after Interval. Failures are logged and retried.
 func (c *Collector) Run(ctx context.Context) {
-	log := c.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := loggerOr(c.Logger)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -142,6 +139,14 @@ func (c *Collector) Run(ctx context.Context) {
 		}
 		t.Reset(wait)
 	}
+}
+
+// loggerOr is l, or slog's default when nil.
+func loggerOr(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.Default()
+	}
+	return l
 }
 
 func orDefault[T int | time.Duration](v, def T) T {

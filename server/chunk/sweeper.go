@@ -102,10 +102,7 @@ func (s *Sweeper) RunOnce(ctx context.Context) (SweepResult, error) {
 // Run makes a pass every Interval, the first one Interval after the start,
 // until ctx is done. Failures are logged; the next pass tries again.
 func (s *Sweeper) Run(ctx context.Context) {
-	log := s.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := loggerOr(s.Logger)
 	t := time.NewTicker(orDefault(s.Interval, defaultSweepInterval))
 	defer t.Stop()
 	for {
