@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
@@ -44,6 +45,8 @@ type Store struct {
 	// dir is the absolute root directory for file:// (empty otherwise):
 	// Put and Delete fsync it, because gocloud does not.
 	dir string
+	// directWrites counts chunks PutBytes wrote with direct I/O (tests).
+	directWrites atomic.Int64
 }
 
 // Open opens the store at url for site. Supported: file:///abs/dir (created

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -28,7 +27,7 @@ func (c *Client) putDirect(ctx context.Context, id string, sum, data []byte) (*p
 	ctx, cancel := context.WithTimeout(ctx, c.transferTimeout(len(data))) // a hung store is given up
 	defer cancel()
 	start := time.Now()
-	err := st.Put(ctx, id, uint64(len(data)), sum, bytes.NewReader(data))
+	err := st.PutBytes(ctx, id, sum, data)
 	c.traceStore("ChunkPut", start, err)
 	if err != nil {
 		c.directFailed.Do(func() {
