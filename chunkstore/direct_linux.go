@@ -13,6 +13,10 @@ import (
 // length (the largest logical block size in common use).
 const directAlign = 4096
 
+// haveDirectIO says this platform has O_DIRECT (a file system may still
+// refuse it: errNoDirectIO).
+const haveDirectIO = true
+
 var errNoDirectIO = errors.New("no direct I/O here")
 
 func directIOable(data []byte) bool {
@@ -28,4 +32,11 @@ func openDirect(path string) (*os.File, error) {
 		return nil, errNoDirectIO
 	}
 	return f, err
+}
+
+// alignedBuffer returns n bytes whose address is a multiple of directAlign.
+func alignedBuffer(n int) []byte {
+	b := make([]byte, n+directAlign)
+	skip := (directAlign - int(uintptr(unsafe.Pointer(unsafe.SliceData(b)))%directAlign)) % directAlign
+	return b[skip : skip+n : skip+n]
 }

@@ -5,6 +5,7 @@ package chunkstore_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +19,8 @@ import (
 // TestPutBytes: a whole aligned chunk goes to a file:// store with direct
 // I/O where the file system has it, and reads back with its sum kept; a
 // bad sum stores nothing; a short or unaligned chunk, and other backends,
-// take Put's way. Every chunk reads back equal.
+// take Put's way (which copies a chunk of an aligned length into an
+// aligned buffer for direct I/O). Every chunk reads back equal.
 func TestPutBytes(t *testing.T) {
 	ctx := chunkstoretest.Ctx(t)
 	dir := t.TempDir()
@@ -28,7 +30,7 @@ func TestPutBytes(t *testing.T) {
 			if name == "file" {
 				url = chunkstoretest.FileURL(dir)
 				if hasDirectIO(t, dir) {
-					wantDirect = 1 // the whole chunk only
+					wantDirect = 2 // the whole chunk, and the unaligned one of an aligned length (via a copy)
 				}
 			}
 			s := chunkstoretest.Open(t, url)
@@ -74,4 +76,46 @@ func hasDirectIO(t *testing.T, dir string) bool {
 	}
 	f.Close()
 	return os.Remove(p) == nil
+}
+
+// TestPutWholeStreams: Put of a file:// chunk of an aligned length reads
+// it whole before writing it with direct I/O, and still refuses short and
+// long streams and failing readers, storing nothing.
+func TestPutWholeStreams(t *testing.T) {
+	ctx := chunkstoretest.Ctx(t)
+	dir := t.TempDir()
+	s := chunkstoretest.Open(t, chunkstoretest.FileURL(dir))
+	data := chunkstoretest.RandomBytes(71, 8192)
+	broken := errors.New("stream broke")
+	for name, tc := range map[string]struct {
+		size uint64
+		sum  []byte
+		r    io.Reader
+		want error
+	}{
+		"short":   {8192, sumOf(data), bytes.NewReader(data[:4096]), chunkstore.ErrSize},
+		"long":    {4096, sumOf(data[:4096]), bytes.NewReader(data), chunkstore.ErrSize},
+		"failing": {8192, sumOf(data), &failingReader{r: bytes.NewReader(data), err: broken}, broken},
+		"bad sum": {8192, sumOf(data[:10]), bytes.NewReader(data), chunkstore.ErrChecksum},
+	} {
+		id := chunkstore.NewID()
+		if err := s.Put(ctx, id, tc.size, tc.sum, tc.r); !errors.Is(err, tc.want) {
+			t.Errorf("%s: Put = %v, want %v", name, err, tc.want)
+		}
+		chunkstoretest.Absent(t, s, id)
+	}
+	id := chunkstore.NewID()
+	if err := s.Put(ctx, id, 8192, sumOf(data), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if got := chunkstoretest.Get(t, s, id, 0, 0); !bytes.Equal(got, data) {
+		t.Fatal("chunk read back differs")
+	}
+	want := int64(0)
+	if hasDirectIO(t, dir) {
+		want = 1
+	}
+	if got := chunkstore.DirectWrites(s); got != want {
+		t.Fatalf("%d chunks written with direct I/O, want %d", got, want)
+	}
 }
