@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/geomds/geomds/proto/extents"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"google.golang.org/protobuf/proto"
 )
@@ -106,7 +107,7 @@ func (cn *content) planLocked(dst []byte, off int64) ([]piece, error) {
 	ext := cn.storedLocked(off, end)
 	var pieces []piece
 	for _, e := range ext {
-		d := dst[int64(e.GetOffset())-off : int64(extentEnd(e))-off]
+		d := dst[int64(e.GetOffset())-off : int64(extents.End(e))-off]
 		if e.GetChunk() == "" {
 			copy(d, e.GetInline())
 			continue
@@ -130,7 +131,7 @@ func (cn *content) planLocked(dst []byte, off int64) ([]piece, error) {
 // storedLocked returns the layout's extents over [off, end) that are read
 // from the store: those that neither an upload nor a buffered write covers.
 func (cn *content) storedLocked(off, end int64) []*pb.Extent {
-	ext := overlapping(cn.layout, uint64(off), uint64(end))
+	ext := extents.Overlapping(cn.layout, uint64(off), uint64(end))
 	return punchSegments(punchUploads(ext, cn.uploads, off, end), cn.segs, off, end)
 }
 
@@ -340,7 +341,7 @@ func (cn *content) truncateLocked(size int64) {
 	if size < cn.size {
 		cn.segs = cn.segs.cut(size)
 		cn.cutUploadsLocked(size)
-		cn.layout = punch(cn.layout, uint64(size), math.MaxUint64)
+		cn.layout = extents.Punch(cn.layout, uint64(size), math.MaxUint64)
 		cn.wrote = cn.wrote.cut(size)
 	}
 	if cn.cutAt < 0 || size < cn.cutAt {

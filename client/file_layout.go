@@ -4,72 +4,12 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/geomds/geomds/proto/extents"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
-// A file's contents as a File sees them: the layout (ordered, disjoint
-// extents into chunks or inline bytes; gaps read as zeros) with the
-// unsynced writes (segments) over it. These helpers never modify an
-// extent in place: extents are shared with the last committed layout.
-
-// extentEnd is the file offset just past e.
-func extentEnd(e *pb.Extent) uint64 { return e.GetOffset() + e.GetLength() }
-
-// sliceExtent returns the part [from, to) of e, in file offsets inside e.
-func sliceExtent(e *pb.Extent, from, to uint64) *pb.Extent {
-	d := from - e.GetOffset()
-	out := &pb.Extent{Offset: from, Length: to - from, Chunk: e.GetChunk()}
-	if e.GetChunk() != "" {
-		out.ChunkOffset = e.GetChunkOffset() + d
-	} else {
-		out.Inline = e.GetInline()[d : d+(to-from)]
-	}
-	return out
-}
-
-// punch returns ext without the range [off, end).
-func punch(ext []*pb.Extent, off, end uint64) []*pb.Extent {
-	out := make([]*pb.Extent, 0, len(ext)+1)
-	for _, e := range ext {
-		if extentEnd(e) <= off || e.GetOffset() >= end {
-			out = append(out, e)
-			continue
-		}
-		if e.GetOffset() < off {
-			out = append(out, sliceExtent(e, e.GetOffset(), off))
-		}
-		if extentEnd(e) > end {
-			out = append(out, sliceExtent(e, end, extentEnd(e)))
-		}
-	}
-	return out
-}
-
-// place returns ext with x in place of whatever covered x's range.
-func place(ext []*pb.Extent, x *pb.Extent) []*pb.Extent {
-	ext = punch(ext, x.GetOffset(), extentEnd(x))
-	i, _ := slices.BinarySearchFunc(ext, x.GetOffset(), func(e *pb.Extent, off uint64) int {
-		return cmp.Compare(e.GetOffset(), off)
-	})
-	return slices.Insert(ext, i, x)
-}
-
-// overlapping returns the extents of ext that intersect [off, end), cut to
-// that range.
-func overlapping(ext []*pb.Extent, off, end uint64) []*pb.Extent {
-	i, _ := slices.BinarySearchFunc(ext, off, func(e *pb.Extent, off uint64) int {
-		if extentEnd(e) <= off {
-			return -1
-		}
-		return 1
-	})
-	var out []*pb.Extent
-	for ; i < len(ext) && ext[i].GetOffset() < end; i++ {
-		e := ext[i]
-		out = append(out, sliceExtent(e, max(e.GetOffset(), off), min(extentEnd(e), end)))
-	}
-	return out
-}
+// A file's contents as a File sees them: the layout (proto/extents) with
+// the unsynced writes (segments) over it.
 
 // span is a file range [off, end).
 type span struct{ off, end int64 }
@@ -105,7 +45,7 @@ func (s spans) cut(size int64) spans {
 func (s spans) within(ext []*pb.Extent) []*pb.Extent {
 	var out []*pb.Extent
 	for _, g := range s {
-		out = append(out, overlapping(ext, uint64(g.off), uint64(g.end))...)
+		out = append(out, extents.Overlapping(ext, uint64(g.off), uint64(g.end))...)
 	}
 	return out
 }
@@ -195,7 +135,7 @@ func (s segments) bytes() int {
 func punchSegments(ext []*pb.Extent, s segments, off, end int64) []*pb.Extent {
 	for _, g := range s {
 		if g.end() > off && g.off < end {
-			ext = punch(ext, uint64(g.off), uint64(g.end()))
+			ext = extents.Punch(ext, uint64(g.off), uint64(g.end()))
 		}
 	}
 	return ext

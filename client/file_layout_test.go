@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/geomds/geomds/proto/chunksum"
+	"github.com/geomds/geomds/proto/extents"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"pgregory.net/rapid"
 )
@@ -64,7 +65,7 @@ func TestContentModel(t *testing.T) {
 // extents, as flushAllLocked does with chunks.
 func fakeUploadAll(cn *content) {
 	for _, g := range cn.segs {
-		cn.layout = place(cn.layout, &pb.Extent{Offset: uint64(g.off), Length: uint64(len(g.data)), Inline: bytes.Clone(g.data)})
+		cn.layout = extents.Place(cn.layout, &pb.Extent{Offset: uint64(g.off), Length: uint64(len(g.data)), Inline: bytes.Clone(g.data)})
 	}
 	cn.segs = nil
 }
@@ -98,13 +99,13 @@ func checkSegments(t *rapid.T, s segments) {
 func checkExtents(t *rapid.T, ext []*pb.Extent, size uint64) {
 	var end uint64
 	for _, e := range ext {
-		if e.GetLength() == 0 || e.GetOffset() < end || extentEnd(e) > size {
+		if e.GetLength() == 0 || e.GetOffset() < end || extents.End(e) > size {
 			t.Fatalf("bad layout for size %d: %v", size, ext)
 		}
 		if e.GetChunk() == "" && uint64(len(e.GetInline())) != e.GetLength() {
 			t.Fatalf("inline extent length mismatch: %v", e)
 		}
-		end = extentEnd(e)
+		end = extents.End(e)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/geomds/geomds/chunkstore"
+	"github.com/geomds/geomds/proto/extents"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
@@ -122,14 +123,14 @@ func (cn *content) applyOldestLocked() {
 	cn.refs[u.id] = u.ref
 	cn.brought = append(cn.brought, u.ref)
 	for _, e := range u.exts {
-		cn.layout = place(cn.layout, e)
+		cn.layout = extents.Place(cn.layout, e)
 	}
 }
 
 // cutUploadsLocked drops the uploads' ranges at or past size.
 func (cn *content) cutUploadsLocked(size int64) {
 	for _, u := range cn.uploads {
-		u.exts = punch(u.exts, uint64(size), math.MaxUint64)
+		u.exts = extents.Punch(u.exts, uint64(size), math.MaxUint64)
 	}
 }
 
@@ -138,8 +139,8 @@ func (cn *content) cutUploadsLocked(size int64) {
 func punchUploads(ext []*pb.Extent, uploads []*upload, off, end int64) []*pb.Extent {
 	for _, u := range uploads {
 		for _, e := range u.exts {
-			if int64(extentEnd(e)) > off && int64(e.GetOffset()) < end {
-				ext = punch(ext, e.GetOffset(), extentEnd(e))
+			if int64(extents.End(e)) > off && int64(e.GetOffset()) < end {
+				ext = extents.Punch(ext, e.GetOffset(), extents.End(e))
 			}
 		}
 	}
@@ -152,7 +153,7 @@ func copyUploads(dst []byte, off int64, uploads []*upload) {
 	end := off + int64(len(dst))
 	for _, u := range uploads {
 		for _, e := range u.exts {
-			from, to := max(int64(e.GetOffset()), off), min(int64(extentEnd(e)), end)
+			from, to := max(int64(e.GetOffset()), off), min(int64(extents.End(e)), end)
 			if from < to {
 				at := int64(e.GetChunkOffset()) + from - int64(e.GetOffset())
 				copy(dst[from-off:to-off], u.data[at:at+to-from])

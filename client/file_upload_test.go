@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/geomds/geomds/proto/extents"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"github.com/geomds/geomds/server/servertest"
 	"google.golang.org/grpc/encoding"
@@ -269,7 +270,7 @@ func checkPrefetched(t *testing.T, f *File, n int) {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
 	for i := 1; i <= n; i++ {
-		ext := overlapping(cn.layout, uint64(i*ChunkSize), uint64(i*ChunkSize+1))
+		ext := extents.Overlapping(cn.layout, uint64(i*ChunkSize), uint64(i*ChunkSize+1))
 		if len(ext) != 1 || !cn.cache.has(cn.refs[ext[0].GetChunk()], ext[0].GetChunkOffset()) {
 			t.Fatalf("chunk %d not prefetched after the first sequential read", i)
 		}

@@ -2,8 +2,10 @@ package namespace
 
 import (
 	"encoding/binary"
+	"math"
 	"slices"
 
+	"github.com/geomds/geomds/proto/extents"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
@@ -124,14 +126,14 @@ func (a *applier) setLayout(op *pb.SetLayout) (*pb.Result, error) {
 func mergeLayout(old []*pb.Extent, cur uint64, op *pb.SetLayout) ([]*pb.Extent, uint64, error) {
 	ext, size := old, cur
 	if op.Cut != nil {
-		ext, size = cutExtents(old, op.GetCut()), op.GetSize()
+		ext, size = extents.Punch(old, op.GetCut(), math.MaxUint64), op.GetSize()
 	}
 	var inline uint64
 	for _, w := range op.GetExtents() {
-		ext = overlay(ext, w)
+		ext = extents.Place(ext, w)
 		size = max(size, w.GetOffset()+w.GetLength())
 	}
-	ext = coalesce(ext)
+	ext = extents.Coalesce(ext)
 	for _, e := range ext {
 		inline += uint64(len(e.GetInline()))
 	}
@@ -139,76 +141,6 @@ func mergeLayout(old []*pb.Extent, cur uint64, op *pb.SetLayout) ([]*pb.Extent, 
 		return nil, 0, fail(pb.Errno_EFBIG, "file too fragmented")
 	}
 	return ext, size, nil
-}
-
-// overlay returns ext (ordered, disjoint) with w in place of whatever it
-// covered; extents w cuts keep their parts outside it.
-func overlay(ext []*pb.Extent, w *pb.Extent) []*pb.Extent {
-	start, end := w.GetOffset(), w.GetOffset()+w.GetLength()
-	out := make([]*pb.Extent, 0, len(ext)+2)
-	placed := false
-	for _, e := range ext {
-		eStart, eEnd := e.GetOffset(), e.GetOffset()+e.GetLength()
-		if eEnd <= start || eStart >= end {
-			if eStart >= end && !placed {
-				out, placed = append(out, w), true
-			}
-			out = append(out, e)
-			continue
-		}
-		if eStart < start {
-			out = append(out, sliceExtent(e, eStart, start))
-		}
-		if !placed {
-			out, placed = append(out, w), true
-		}
-		if eEnd > end {
-			out = append(out, sliceExtent(e, end, eEnd))
-		}
-	}
-	if !placed {
-		out = append(out, w)
-	}
-	return out
-}
-
-// coalesce joins neighbours that continue each other (inline data, or the
-// same chunk at the next offset), so repeated merges of small writes do not
-// fragment a layout without end.
-func coalesce(ext []*pb.Extent) []*pb.Extent {
-	out := ext[:0:0]
-	for _, e := range ext {
-		if n := len(out); n > 0 {
-			p := out[n-1]
-			adjacent := p.GetOffset()+p.GetLength() == e.GetOffset()
-			switch {
-			case adjacent && p.GetChunk() == "" && e.GetChunk() == "":
-				out[n-1] = &pb.Extent{Offset: p.GetOffset(), Length: p.GetLength() + e.GetLength(),
-					Inline: append(slices.Clip(p.GetInline()), e.GetInline()...)}
-				continue
-			case adjacent && p.GetChunk() != "" && p.GetChunk() == e.GetChunk() &&
-				p.GetChunkOffset()+p.GetLength() == e.GetChunkOffset():
-				out[n-1] = &pb.Extent{Offset: p.GetOffset(), Length: p.GetLength() + e.GetLength(),
-					Chunk: p.GetChunk(), ChunkOffset: p.GetChunkOffset()}
-				continue
-			}
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// sliceExtent returns the part of e over file range [from, to), which e
-// covers.
-func sliceExtent(e *pb.Extent, from, to uint64) *pb.Extent {
-	skip := from - e.GetOffset()
-	part := &pb.Extent{Offset: from, Length: to - from, Chunk: e.GetChunk()}
-	if e.GetChunk() != "" {
-		part.ChunkOffset = e.GetChunkOffset() + skip
-	} else {
-		part.Inline = e.GetInline()[skip : skip+part.Length]
-	}
-	return part
 }
 
 // checkLayoutAttr checks the attribute change a SetLayout carries (if any)
@@ -344,7 +276,7 @@ func (a *applier) truncate(n *inode, size uint64) error {
 		if err != nil {
 			return err
 		}
-		if err := a.replaceLayout(n, cutExtents(ext, size), nil); err != nil {
+		if err := a.replaceLayout(n, extents.Punch(ext, size, math.MaxUint64), nil); err != nil {
 			return err
 		}
 	}
@@ -352,21 +284,4 @@ func (a *applier) truncate(n *inode, size uint64) error {
 	n.size = size
 	n.mtime, n.ctime = a.now, a.now
 	return nil
-}
-
-func cutExtents(ext []*pb.Extent, size uint64) []*pb.Extent {
-	var out []*pb.Extent
-	for _, e := range ext {
-		if e.Offset >= size {
-			break
-		}
-		if e.Offset+e.Length > size {
-			e.Length = size - e.Offset
-			if e.Inline != nil {
-				e.Inline = e.Inline[:e.Length]
-			}
-		}
-		out = append(out, e)
-	}
-	return out
 }
