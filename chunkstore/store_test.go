@@ -357,15 +357,7 @@ func testList(t *testing.T, s *chunkstore.Store) {
 // TestListSkipsOtherFiles: a file:// store lists chunks only, not the
 // temporary files of writes under way or anything else in its directory.
 func TestListSkipsOtherFiles(t *testing.T) {
-	dir := t.TempDir()
-	s := chunkstoretest.Open(t, chunkstoretest.FileURL(dir))
-	id := chunkstore.NewID()
-	chunkstoretest.Put(t, s, id, []byte("x"))
-	for _, name := range []string{id + ".123.tmp", "notes.txt"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("y"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, s, id := fileStoreWith(t, func(id string) []string { return []string{id + ".123.tmp", "notes.txt"} })
 	var got []string
 	if err := s.List(chunkstoretest.Ctx(t), func(id string, _ time.Time) error { got = append(got, id); return nil }); err != nil {
 		t.Fatal(err)
@@ -378,17 +370,12 @@ func TestListSkipsOtherFiles(t *testing.T) {
 // TestRemoveStaleTemp: temporary files of writes that never finished go
 // once older than the cutoff; newer ones, chunks and other files stay.
 func TestRemoveStaleTemp(t *testing.T) {
-	dir := t.TempDir()
-	s := chunkstoretest.Open(t, chunkstoretest.FileURL(dir))
-	id := chunkstore.NewID()
-	chunkstoretest.Put(t, s, id, []byte("x"))
-	stale, fresh, other := id+".18a2b3c4d5e6f.tmp", id+".18a2b3c4d5e70.tmp", "notes.1.tmp.txt"
+	var stale, fresh, other string
+	dir, s, id := fileStoreWith(t, func(id string) []string {
+		stale, fresh, other = id+".18a2b3c4d5e6f.tmp", id+".18a2b3c4d5e70.tmp", "notes.1.tmp.txt"
+		return []string{stale, fresh, other}
+	})
 	old := time.Now().Add(-48 * time.Hour)
-	for _, name := range []string{stale, fresh, other} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("y"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for _, name := range []string{stale, other, id} {
 		if err := os.Chtimes(filepath.Join(dir, name), old, old); err != nil {
 			t.Fatal(err)
@@ -410,4 +397,20 @@ func TestRemoveStaleTemp(t *testing.T) {
 	if n, err := mem.RemoveStaleTemp(time.Now()); n != 0 || err != nil {
 		t.Fatalf("mem:// RemoveStaleTemp = %d, %v", n, err)
 	}
+}
+
+// fileStoreWith opens a file:// store in a new directory, puts one chunk,
+// and writes beside it the files others names (given the chunk's ID).
+func fileStoreWith(t *testing.T, others func(id string) []string) (string, *chunkstore.Store, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s := chunkstoretest.Open(t, chunkstoretest.FileURL(dir))
+	id := chunkstore.NewID()
+	chunkstoretest.Put(t, s, id, []byte("x"))
+	for _, name := range others(id) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("y"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, s, id
 }

@@ -118,14 +118,7 @@ func (c *Collector) deleteAll(ctx context.Context, refs []*pb.ChunkRef) ([]bool,
 // otherwise (the end of the queue) after Interval. Failures are logged and retried.
 func (c *Collector) Run(ctx context.Context) {
 	log := loggerOr(c.Logger)
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	runPasses(ctx, 0, func() time.Duration {
 		n, err := c.RunOnce(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -133,11 +126,25 @@ func (c *Collector) Run(ctx context.Context) {
 		case n > 0:
 			log.Info("chunks collected", "count", n)
 		}
-		wait := orDefault(c.Interval, defaultInterval)
 		if c.after != "" {
-			wait = 0 // a full page: more are queued after it
+			return 0 // a full page: more are queued after it
 		}
-		t.Reset(wait)
+		return orDefault(c.Interval, defaultInterval)
+	})
+}
+
+// runPasses calls pass until ctx is done: first after first, then each
+// time after the wait the previous pass returned.
+func runPasses(ctx context.Context, first time.Duration, pass func() (wait time.Duration)) {
+	t := time.NewTimer(first)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		t.Reset(pass())
 	}
 }
 

@@ -2,7 +2,6 @@ package chunk
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -103,21 +102,16 @@ func (s *Sweeper) RunOnce(ctx context.Context) (SweepResult, error) {
 // until ctx is done. Failures are logged; the next pass tries again.
 func (s *Sweeper) Run(ctx context.Context) {
 	log := loggerOr(s.Logger)
-	t := time.NewTicker(orDefault(s.Interval, defaultSweepInterval))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	interval := orDefault(s.Interval, defaultSweepInterval)
+	runPasses(ctx, interval, func() time.Duration {
 		res, err := s.RunOnce(ctx)
 		switch {
-		case err != nil && !errors.Is(err, context.Canceled):
+		case err != nil && ctx.Err() == nil:
 			log.Warn("chunk sweep failed", "queued", res.Queued, "err", err)
 		case res.Queued > 0 || res.TempRemoved > 0:
 			log.Info("uncommitted chunks swept", "queued", res.Queued, "looked_at", res.Old,
 				"temporary_files_removed", res.TempRemoved)
 		}
-	}
+		return interval
+	})
 }
