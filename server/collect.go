@@ -140,7 +140,7 @@ func (n *Node) unknownChunks(_ context.Context, ids []string) ([]string, error) 
 func (n *Node) proposeSweep(ctx context.Context, ids []string) (int, error) {
 	res, err := n.proposeSystem(ctx, &pb.Command{Op: &pb.Command_SweepChunks{SweepChunks: &pb.SweepChunks{Site: n.cfg.Site, Ids: ids}}})
 	if res.GetErrno() == pb.Errno_ENOTSUP {
-		n.log.Info("chunk sweep waits for every member to run command version 2", "detail", res.GetDetail())
+		n.log.Info("chunk sweep waits for every member to apply it", "detail", res.GetDetail())
 		return 0, nil
 	}
 	return int(res.GetCount()), err
@@ -165,39 +165,3 @@ func (n *Node) proposeSystem(ctx context.Context, cmd *pb.Command) (*pb.Result, 
 	}
 	return res, nil
 }
-
-// reportVersion keeps this node's command version in its member record:
-// it proposes ReportVersion whenever the record says otherwise (a new
-// member, a restored registry, a promotion that rewrote the record), so
-// commands of that version are refused only while a member lacks it.
-func (n *Node) reportVersion(ctx context.Context) {
-	version := n.cfg.CommandVersion
-	if version == 0 {
-		version = namespace.CommandVersion
-	}
-	const poll = 100 * time.Millisecond // a map lookup while nothing is to report
-	wait := poll
-	for {
-		if m, ok := n.fsm.Member(n.id); ok && m.GetCommandVersion() != version {
-			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			_, err := n.proposeSystem(pctx, &pb.Command{Op: &pb.Command_ReportVersion{
-				ReportVersion: &pb.ReportVersion{Node: n.id, Version: version}}})
-			cancel()
-			if err != nil && ctx.Err() == nil {
-				n.log.Debug("command version not reported yet", "err", err)
-				wait = min(2*wait, time.Second) // no leader yet, or no quorum
-			} else {
-				wait = poll
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-	}
-}
-
-// ClusterCommandVersion is the lowest command version among the members
-// (see namespace.CommandVersion), as this node's state has it.
-func (n *Node) ClusterCommandVersion() uint64 { return n.fsm.ClusterVersion() }
