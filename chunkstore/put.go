@@ -38,6 +38,9 @@ func (s *Store) putWhole(ctx context.Context, id string, size uint64, sum []byte
 	if err := readExactly(r, buf); err != nil {
 		return fmt.Errorf("put %s: %w", id, err)
 	}
+	if err := chunksum.Verify(buf, sum); err != nil {
+		return fmt.Errorf("put %s: %w: %v", id, ErrChecksum, err)
+	}
 	if done, err := s.putDirectIO(ctx, id, sum, buf); done {
 		return err
 	}

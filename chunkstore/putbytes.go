@@ -14,33 +14,33 @@ import (
 	"github.com/geomds/geomds/proto/chunksum"
 )
 
-// PutBytes is Put of a chunk held in memory. On file:// a chunk whose
-// address and length are multiples of the file system's block size is
-// written with direct I/O: straight from data to the disk, with no copy
-// into the page cache, which costs a writer as much CPU as all the rest of
-// a chunk's way (a whole 4 MiB chunk from a client's buffer qualifies; a
-// file's short last chunk does not and goes the way Put goes).
-func (s *Store) PutBytes(ctx context.Context, id string, sum, data []byte) error {
+// PutBytes stores data as chunk id and returns its sum (proto/chunksum),
+// computed once here: the caller has nothing to check it against. On
+// file:// a chunk whose address and length are multiples of the file
+// system's block size is written with direct I/O: straight from data to the
+// disk, with no copy into the page cache, which costs a writer as much CPU
+// as all the rest of a chunk's way (a whole 4 MiB chunk from a client's
+// buffer qualifies; a file's short last chunk does not and goes the way Put
+// goes).
+func (s *Store) PutBytes(ctx context.Context, id string, data []byte) ([]byte, error) {
+	sum := chunksum.Of(data)
 	if err := checkPut(id, uint64(len(data)), sum); err != nil {
-		return err
+		return nil, err
 	}
 	if s.dir != "" && directIOable(data) {
-		done, err := s.putDirectIO(ctx, id, sum, data)
-		if done {
-			return err
+		if done, err := s.putDirectIO(ctx, id, sum, data); done {
+			return sum, err
 		}
 	}
-	return s.Put(ctx, id, uint64(len(data)), sum, bytes.NewReader(data))
+	return sum, s.Put(ctx, id, uint64(len(data)), sum, bytes.NewReader(data))
 }
 
 // putDirectIO writes a file:// chunk as Put does (a temporary file named
 // as fileblob names its own, the sum in an xattr, fsync, rename, fsync of
-// the directory), with direct I/O. done is false when the file system
-// refuses direct I/O, before anything was written.
+// the directory), with direct I/O; sum is data's, checked by the caller.
+// done is false when the file system refuses direct I/O, before anything
+// was written.
 func (s *Store) putDirectIO(ctx context.Context, id string, sum, data []byte) (done bool, err error) {
-	if err := chunksum.Verify(data, sum); err != nil {
-		return true, fmt.Errorf("put %s: %w: %v", id, ErrChecksum, err)
-	}
 	if err := ctx.Err(); err != nil {
 		return true, fmt.Errorf("put %s: %w", id, err)
 	}

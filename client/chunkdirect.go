@@ -22,12 +22,12 @@ import (
 // the nodes.
 
 // putDirect writes data as chunk id into the client's site store.
-func (c *Client) putDirect(ctx context.Context, id string, sum, data []byte) (*pb.ChunkRef, error) {
+func (c *Client) putDirect(ctx context.Context, id string, data []byte) (*pb.ChunkRef, error) {
 	st := c.cfg.ChunkStore
 	ctx, cancel := context.WithTimeout(ctx, c.transferTimeout(len(data))) // a hung store is given up
 	defer cancel()
 	start := time.Now()
-	err := st.PutBytes(ctx, id, sum, data)
+	sum, err := st.PutBytes(ctx, id, data)
 	c.traceStore("ChunkPut", start, err)
 	if err != nil {
 		c.directFailed.Do(func() {

@@ -49,12 +49,12 @@ func (c *Client) transferTimeout(n int) time.Duration {
 // its ID (the layout being built already names it); Put is idempotent per
 // ID, so a failed attempt is retried on the next node.
 func (c *Client) putChunkAs(ctx context.Context, id string, data []byte) (*pb.ChunkRef, error) {
-	sum := chunksum.Of(data)
 	if c.cfg.ChunkStore != nil {
-		if ref, err := c.putDirect(ctx, id, sum, data); err == nil {
+		if ref, err := c.putDirect(ctx, id, data); err == nil {
 			return ref, nil
 		}
 	}
+	sum := chunksum.Of(data)
 	var site string
 	err := c.invoke(ctx, "ChunkPut", readCall, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
 		ctx, cancel := context.WithTimeout(ctx, c.transferTimeout(len(data)))
