@@ -111,15 +111,41 @@ func (c *Client) Remove(ctx context.Context, path string) error {
 	return withOp(err, "remove", path)
 }
 
-// RemoveAll removes path and everything under it in one command. Like
+// removeAllPart is the most entries one RemoveAll command removes (the
+// namespace's cap): tens of milliseconds of apply on each replica.
+const removeAllPart = 1024
+
+// RemoveAll removes path and everything under it, as RemoveTree does; like
 // os.RemoveAll, a path that does not exist is no error.
 func (c *Client) RemoveAll(ctx context.Context, path string) error {
-	_, err := c.mutatePath(ctx, "remove", path, &pb.Command{Op: &pb.Command_RemoveAll{
-		RemoveAll: &pb.RemoveAll{Path: path}}})
-	if ErrnoOf(err) == pb.Errno_ENOENT {
-		return nil
+	if err := c.RemoveTree(ctx, path); ErrnoOf(err) != pb.Errno_ENOENT {
+		return err
 	}
-	return err
+	return nil
+}
+
+// RemoveTree removes path and everything under it, as rm -r: a path that
+// does not exist is ENOENT. A tree of more than removeAllPart entries goes
+// in several commands, deepest entries first, so that no one command holds
+// up the cluster; a failure partway leaves what was not yet removed, and a
+// path someone else removed meanwhile is no error. A cluster with a member
+// of a version before bounded removals gets the whole tree in one command.
+func (c *Client) RemoveTree(ctx context.Context, path string) error {
+	op := &pb.RemoveAll{Path: path, MaxEntries: removeAllPart}
+	removed := false // some part was removed
+	for {
+		res, err := c.mutatePath(ctx, "remove", path, &pb.Command{Op: &pb.Command_RemoveAll{RemoveAll: op}})
+		switch {
+		case ErrnoOf(err) == pb.Errno_ENOTSUP && op.MaxEntries != 0:
+			op = &pb.RemoveAll{Path: path}
+			continue
+		case ErrnoOf(err) == pb.Errno_ENOENT && removed:
+			return nil
+		case err != nil || !res.GetMore():
+			return err
+		}
+		removed = true
+	}
 }
 
 // Rename moves from to to; flags are RenameNoReplace or RenameExchange.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,5 +135,51 @@ func TestExplain(t *testing.T) {
 	if len(traces) != 1 || traces[0].Method != "GetAttr" || traces[0].Node != "a" || traces[0].Site != "east" ||
 		traces[0].Endpoint != n.addr || traces[0].Err != nil {
 		t.Fatalf("traces %+v", traces)
+	}
+}
+
+// RemoveAll repeats a bounded command while the namespace reports more to
+// remove, and falls back to one unbounded command when a member of the
+// cluster does not know bounded removals (ENOTSUP).
+func TestRemoveAllInParts(t *testing.T) {
+	n := startNode(t, "a", "east")
+	var parts atomic.Int32 // commands left until the tree is gone
+	var older atomic.Bool  // a member does not know max_entries
+	parts.Store(3)
+	n.set(func(n *fakeNode) {
+		n.result = func(cmd *pb.Command) *pb.Result {
+			op := cmd.GetRemoveAll()
+			if op.GetMaxEntries() != 0 && older.Load() {
+				return &pb.Result{Errno: pb.Errno_ENOTSUP}
+			}
+			left := parts.Add(-1)
+			return &pb.Result{More: op.GetMaxEntries() != 0 && left > 0}
+		}
+	})
+	c := newTestClient(t, Config{}, n)
+	ctx := context.Background()
+	if err := c.RemoveAll(ctx, "/big"); err != nil {
+		t.Fatal(err)
+	}
+	muts := n.mutations()
+	if len(muts) != 3 {
+		t.Fatalf("%d commands, want 3: %v", len(muts), muts)
+	}
+	for _, m := range muts {
+		if op := m.GetRemoveAll(); op.GetPath() != "/big" || op.GetMaxEntries() != removeAllPart {
+			t.Fatalf("command %v", m)
+		}
+	}
+	if muts[0].GetSeq() == muts[1].GetSeq() {
+		t.Fatal("the parts share a sequence number: the namespace would answer the first part's result again")
+	}
+	parts.Store(3)
+	older.Store(true)
+	if err := c.RemoveAll(ctx, "/old"); err != nil {
+		t.Fatal(err)
+	}
+	muts = n.mutations()[3:]
+	if len(muts) != 2 || muts[0].GetRemoveAll().GetMaxEntries() == 0 || muts[1].GetRemoveAll().GetMaxEntries() != 0 {
+		t.Fatalf("against an older member: %v", muts)
 	}
 }

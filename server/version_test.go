@@ -17,16 +17,16 @@ import (
 
 // TestOlderMemberGatesCommands: while a member reports an older command
 // version, commands that version would apply differently (merging
-// layouts, sweeps) are refused with ENOTSUP on every replica, and clients
-// commit whole layouts instead; once the member runs the current version,
-// they are accepted.
+// layouts, sweeps, bounded removals) are refused with ENOTSUP on every
+// replica, and clients commit whole layouts and remove trees in one command
+// instead; once the member runs the current version, they are accepted.
 func TestOlderMemberGatesCommands(t *testing.T) {
 	c := servertest.Start(t, servertest.Options{CommandVersions: map[string]uint64{"n3": 1}})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cl := newClient(t, c, "east")
-	waitFor(t, ctx, "n3's version 1 recorded, the others' 2", func() error {
-		return versionsRecorded(ctx, cl, map[string]uint64{"n1": 2, "n2": 2, "n3": 1})
+	waitFor(t, ctx, "n3's version 1 recorded, the others' current", func() error {
+		return versionsRecorded(ctx, cl, map[string]uint64{"n1": namespace.CommandVersion, "n2": namespace.CommandVersion, "n3": 1})
 	})
 	for i, n := range c.Nodes {
 		if v := n.ClusterCommandVersion(); v != 1 {
@@ -52,6 +52,17 @@ func TestOlderMemberGatesCommands(t *testing.T) {
 	if res, err := c.Nodes[0].SweepChunks(ctx, 0); err != nil || res.Queued != 0 {
 		t.Fatalf("sweep with a version-1 member: %+v, %v; want nothing, no error", res, err)
 	}
+	makeTree(t, ctx, cl, "/tree", 3)
+	part := &pb.Command{Op: &pb.Command_RemoveAll{RemoveAll: &pb.RemoveAll{Path: "/tree", MaxEntries: 2}}}
+	if _, err := cl.Mutate(ctx, part); !errors.Is(err, syscall.ENOTSUP) {
+		t.Fatalf("bounded RemoveAll with a version-1 member: %v, want ENOTSUP", err)
+	}
+	if err := cl.RemoveAll(ctx, "/tree"); err != nil {
+		t.Fatalf("RemoveAll with a version-1 member: %v", err)
+	}
+	if _, err := cl.Stat(ctx, "/tree"); !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("/tree after RemoveAll: %v", err)
+	}
 
 	// n3 is upgraded.
 	c.StopNode(2)
@@ -70,6 +81,32 @@ func TestOlderMemberGatesCommands(t *testing.T) {
 	}
 	if got, err := cl.ReadFile(ctx, "/f"); err != nil || string(got) != "m"+string(data[1:]) {
 		t.Fatalf("/f after the merge: %q, %v", got, err)
+	}
+	makeTree(t, ctx, cl, "/tree", 3)
+	if res, err := cl.Mutate(ctx, part); err != nil || !res.GetMore() {
+		t.Fatalf("bounded RemoveAll of 3 files, 2 at a time, after the upgrade: %v, %v; want more", res, err)
+	}
+	if ents, err := cl.ReadDir(ctx, "/tree"); err != nil || len(ents) != 1 {
+		t.Fatalf("/tree after removing 2 of 3: %v, %v", ents, err)
+	}
+	if res, err := cl.Mutate(ctx, part); err != nil || res.GetMore() {
+		t.Fatalf("the second part: %v, %v; want done", res, err)
+	}
+	if _, err := cl.Stat(ctx, "/tree"); !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("/tree after its last part: %v", err)
+	}
+}
+
+// makeTree makes dir with files empty files in it.
+func makeTree(t *testing.T, ctx context.Context, cl *client.Client, dir string, files int) {
+	t.Helper()
+	if err := cl.MkdirAll(ctx, dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range files {
+		if _, err := cl.Create(ctx, fmt.Sprintf("%s/f%d", dir, i), 0o644, true); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	pb "github.com/geomds/geomds/proto/geomdspb"
 	"github.com/spf13/cobra"
 )
 
@@ -22,9 +21,7 @@ func (a *app) rmCommand() *cobra.Command {
 				if !recursive {
 					return c.Remove(ctx, p)
 				}
-				// Mutate directly: unlike client.RemoveAll, a missing path is an error here.
-				_, err := c.Mutate(ctx, &pb.Command{Op: &pb.Command_RemoveAll{RemoveAll: &pb.RemoveAll{Path: p}}})
-				return err
+				return c.RemoveTree(ctx, p) // unlike RemoveAll, a missing path is an error
 			})
 		},
 	}

@@ -1131,9 +1131,19 @@ func (x *Rmdir) GetLoc() *Loc {
 }
 
 // RemoveAll removes path and everything under it (rm -r).
+//
+// With max_entries (command version 3) one command removes at most that
+// many entries under path (the namespace caps it at 1,024), deepest first,
+// then path itself once nothing is left under it; Result.more says entries
+// remain, and the caller repeats the command until it does not. No one
+// command then holds every replica's apply loop for long, however big the
+// tree. Without it (an older client) the whole tree goes in one command,
+// and once every member applies version 3 a tree of more than 16,384
+// entries is refused with E2BIG instead.
 type RemoveAll struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	MaxEntries    uint32                 `protobuf:"varint,2,opt,name=max_entries,json=maxEntries,proto3" json:"max_entries,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1173,6 +1183,13 @@ func (x *RemoveAll) GetPath() string {
 		return x.Path
 	}
 	return ""
+}
+
+func (x *RemoveAll) GetMaxEntries() uint32 {
+	if x != nil {
+		return x.MaxEntries
+	}
+	return 0
 }
 
 type Symlink struct {
@@ -2305,6 +2322,7 @@ type Result struct {
 	Handle        uint64                 `protobuf:"varint,4,opt,name=handle,proto3" json:"handle,omitempty"`
 	AppliedIndex  uint64                 `protobuf:"varint,5,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"` // filled by the replica, not the namespace
 	Count         uint64                 `protobuf:"varint,6,opt,name=count,proto3" json:"count,omitempty"`                                   // SweepChunks: the chunks it queued
+	More          bool                   `protobuf:"varint,7,opt,name=more,proto3" json:"more,omitempty"`                                     // RemoveAll with max_entries: entries remain; repeat it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2379,6 +2397,13 @@ func (x *Result) GetCount() uint64 {
 		return x.Count
 	}
 	return 0
+}
+
+func (x *Result) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
 }
 
 var File_command_proto protoreflect.FileDescriptor
@@ -2460,9 +2485,11 @@ const file_command_proto_rawDesc = "" +
 	"\x06Unlink\x12\x1d\n" +
 	"\x03loc\x18\x01 \x01(\v2\v.geomds.LocR\x03loc\"&\n" +
 	"\x05Rmdir\x12\x1d\n" +
-	"\x03loc\x18\x01 \x01(\v2\v.geomds.LocR\x03loc\"\x1f\n" +
+	"\x03loc\x18\x01 \x01(\v2\v.geomds.LocR\x03loc\"@\n" +
 	"\tRemoveAll\x12\x12\n" +
-	"\x04path\x18\x01 \x01(\tR\x04path\"@\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1f\n" +
+	"\vmax_entries\x18\x02 \x01(\rR\n" +
+	"maxEntries\"@\n" +
 	"\aSymlink\x12\x1d\n" +
 	"\x03loc\x18\x01 \x01(\v2\v.geomds.LocR\x03loc\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\"R\n" +
@@ -2540,14 +2567,15 @@ const file_command_proto_rawDesc = "" +
 	"\rReportVersion\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\x04R\x04node\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\"\x06\n" +
-	"\x04Noop\"\xba\x01\n" +
+	"\x04Noop\"\xce\x01\n" +
 	"\x06Result\x12#\n" +
 	"\x05errno\x18\x01 \x01(\x0e2\r.geomds.ErrnoR\x05errno\x12\x16\n" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x12 \n" +
 	"\x04attr\x18\x03 \x01(\v2\f.geomds.AttrR\x04attr\x12\x16\n" +
 	"\x06handle\x18\x04 \x01(\x04R\x06handle\x12#\n" +
 	"\rapplied_index\x18\x05 \x01(\x04R\fappliedIndex\x12\x14\n" +
-	"\x05count\x18\x06 \x01(\x04R\x05count*\xcb\x02\n" +
+	"\x05count\x18\x06 \x01(\x04R\x05count\x12\x12\n" +
+	"\x04more\x18\a \x01(\bR\x04more*\xcb\x02\n" +
 	"\x05Errno\x12\x06\n" +
 	"\x02OK\x10\x00\x12\t\n" +
 	"\x05EPERM\x10\x01\x12\n" +

@@ -27,7 +27,9 @@ type applier struct {
 // CommandVersion is the version of the commands this code applies. Version
 // 2 added SetLayout.merge and SweepChunks, which a replica of version 1
 // would apply differently (it ignores merge, and knows no SweepChunks).
-const CommandVersion = 2
+// Version 3 bounds RemoveAll: RemoveAll.max_entries, and the refusal of a
+// big tree without it (see MaxRemoveAllEntries).
+const CommandVersion = 3
 
 // Apply applies one command. Rejections (ENOENT, EEXIST, ...) are returned
 // in Result.Errno and write nothing but the exactly-once bookkeeping; the
@@ -117,6 +119,10 @@ func commandVersion(cmd *pb.Command) uint64 {
 		}
 	case *pb.Command_SweepChunks:
 		return 2
+	case *pb.Command_RemoveAll:
+		if op.RemoveAll.GetMaxEntries() > 0 {
+			return 3
+		}
 	}
 	return 1
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
+	"pgregory.net/rapid"
 )
 
 func TestErrors(t *testing.T) {
@@ -83,4 +84,107 @@ func TestHomeAndStatFs(t *testing.T) {
 	if got := s.run("sethome west\nhome\nsethome\nhome"); got != "ok\n\"west\"\nok\n\"\"" {
 		t.Fatal(got)
 	}
+}
+
+// A RemoveAll without max_entries (an older client's) removes a tree of up
+// to unboundedRemoveAllLimit entries in one command once the cluster
+// applies version 3, refuses a bigger one with E2BIG and nothing removed,
+// and below version 3 removes any tree whole, as those replicas do.
+func TestRemoveAllUnboundedLimit(t *testing.T) {
+	tree := func(files int) Tx {
+		tx := newTx(t)
+		mustApply(t, tx, mkdirCmd("/d", 0, 0, 0, 1))
+		mustApply(t, tx, mkdirCmd("/d/s", 0, 0, 0, 1))
+		for i := range files - 1 { // with /d/s: files entries under /d
+			res, err := Apply(tx, &pb.Command{TimeNs: 1, Op: &pb.Command_Mknod{Mknod: &pb.Mknod{
+				Loc: &pb.Loc{Path: fmt.Sprintf("/d/s/f%d", i)}, Mode: sIFREG | 0o644}}})
+			if err != nil || res.GetErrno() != pb.Errno_OK {
+				t.Fatalf("create %d: %v %v", i, res, err)
+			}
+		}
+		return tx
+	}
+	rmAll := &pb.Command{TimeNs: 2, Op: &pb.Command_RemoveAll{RemoveAll: &pb.RemoveAll{Path: "/d"}}}
+	for _, tc := range []struct {
+		entries int
+		cluster uint64
+		want    pb.Errno
+	}{
+		{unboundedRemoveAllLimit, 3, pb.Errno_OK},
+		{unboundedRemoveAllLimit + 1, 3, pb.Errno_E2BIG},
+		{unboundedRemoveAllLimit + 1, 2, pb.Errno_OK},
+	} {
+		tx := tree(tc.entries)
+		before, _ := Digest(tx)
+		res, err := ApplyAt(tx, rmAll, tc.cluster)
+		if err != nil || res.GetErrno() != tc.want {
+			t.Fatalf("%d entries at version %d: %v %v, want %v", tc.entries, tc.cluster, res, err, tc.want)
+		}
+		_, statErr := Lookup(tx, nil, 1, "d")
+		switch after, _ := Digest(tx); {
+		case tc.want != pb.Errno_OK && after != before:
+			t.Fatalf("%d entries at version %d: the refusal changed the state", tc.entries, tc.cluster)
+		case tc.want == pb.Errno_OK && ErrnoOf(statErr) != pb.Errno_ENOENT:
+			t.Fatalf("%d entries at version %d: /d is still there (%v)", tc.entries, tc.cluster, statErr)
+		}
+		if err := Check(tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Repeating a RemoveAll with max_entries until it reports no more leaves
+// the state a single unbounded RemoveAll leaves, for random trees and
+// bounds, taking as many commands as the bound implies.
+func TestRemoveAllInParts(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		tx := newTx(t)
+		dirs := []string{"/r"}
+		apply := func(cmd *pb.Command) *pb.Result {
+			res, err := Apply(tx, cmd)
+			if err != nil {
+				rt.Fatalf("%v: %v", cmd, err)
+			}
+			return res
+		}
+		apply(mkdirCmd("/r", 0, 0, 0, 1))
+		entries := 0
+		for i := range rapid.IntRange(0, 60).Draw(rt, "entries") {
+			parent := rapid.SampledFrom(dirs).Draw(rt, "parent")
+			p := fmt.Sprintf("%s/e%d", parent, i)
+			if rapid.Bool().Draw(rt, "dir") {
+				apply(mkdirCmd(p, 0, 0, 0, 1))
+				dirs = append(dirs, p)
+			} else {
+				apply(&pb.Command{TimeNs: 1, Op: &pb.Command_Mknod{Mknod: &pb.Mknod{Loc: &pb.Loc{Path: p}, Mode: sIFREG | 0o644}}})
+			}
+			entries++
+		}
+		max := rapid.IntRange(1, 8).Draw(rt, "max")
+		whole := tx.Clone()
+		if res, err := Apply(whole, &pb.Command{TimeNs: 2, Op: &pb.Command_RemoveAll{RemoveAll: &pb.RemoveAll{Path: "/r"}}}); err != nil || res.GetErrno() != pb.Errno_OK {
+			rt.Fatalf("unbounded: %v %v", res, err)
+		}
+		commands := 0
+		for more := true; more; commands++ {
+			res := apply(&pb.Command{TimeNs: 2, Op: &pb.Command_RemoveAll{RemoveAll: &pb.RemoveAll{Path: "/r", MaxEntries: uint32(max)}}})
+			if res.GetErrno() != pb.Errno_OK {
+				rt.Fatalf("part %d: %v", commands, res)
+			}
+			if err := Check(tx); err != nil {
+				rt.Fatalf("part %d: %v", commands, err)
+			}
+			more = res.GetMore()
+		}
+		// Each command but the last removes at least one entry, and at most
+		// max (a directory waits for the next command when it does not fit).
+		if least := (entries + max - 1) / max; commands < least || commands > entries+1 {
+			rt.Fatalf("%d entries at most %d per command took %d commands", entries, max, commands)
+		}
+		a, _ := Digest(tx)
+		b, _ := Digest(whole)
+		if a != b {
+			rt.Fatal("removing in parts left another state than removing whole")
+		}
+	})
 }

@@ -40,7 +40,8 @@ func (s *shell) command(l line) func(*pb.Command) {
 	case "rmdir":
 		return func(c *pb.Command) { c.Op = &pb.Command_Rmdir{Rmdir: &pb.Rmdir{Loc: loc(a0)}} }
 	case "rm-r":
-		return func(c *pb.Command) { c.Op = &pb.Command_RemoveAll{RemoveAll: &pb.RemoveAll{Path: a0}} }
+		op := &pb.RemoveAll{Path: a0, MaxEntries: uint32(l.num("max", 0))}
+		return func(c *pb.Command) { c.Op = &pb.Command_RemoveAll{RemoveAll: op} }
 	case "symlink":
 		return func(c *pb.Command) { c.Op = &pb.Command_Symlink{Symlink: &pb.Symlink{Target: a0, Loc: loc(a1)}} }
 	case "link":

@@ -142,6 +142,9 @@ func (s *shell) describe(l line, res *pb.Result) string {
 	if res.GetCount() != 0 {
 		out += fmt.Sprintf(" count=%d", res.GetCount())
 	}
+	if res.GetMore() {
+		out += " more"
+	}
 	if l.has("v") && res.Attr != nil {
 		out += " " + fmtAttr(res.Attr)
 	}
