@@ -64,7 +64,10 @@ func (e *env) runLevel(ctx context.Context, n, ops int, etcdFirst bool) ([]row, 
 	for _, op := range benchOps {
 		r := row{Op: op.name, Clients: n}
 		for _, sys := range systems {
+			cpu := cpuMeter{sys.pids()}
+			before := cpu.sample()
 			res := runPhase(ctx, n, ops, op.fn(sessions[sys.name()]))
+			res.perOp(before, cpu.sample())
 			r.set(sys.name(), res)
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -80,7 +83,8 @@ func (e *env) runLevel(ctx context.Context, n, ops int, etcdFirst bool) ([]row, 
 }
 
 func logPhase(sys, op string, n int, r phaseResult) {
-	logf("%s %s, %d clients: %.0f ops/s, p50 %.3f ms, p99 %.3f ms, %d errors", sys, op, n, r.OpsPerSec, r.P50Ms, r.P99Ms, r.Errors)
+	logf("%s %s, %d clients: %.0f ops/s, p50 %.3f ms, p99 %.3f ms, %d errors, CPU per op %.0f µs servers + %.0f µs clients",
+		sys, op, n, r.OpsPerSec, r.P50Ms, r.P99Ms, r.Errors, r.ServerCPUUs, r.ClientCPUUs)
 	if r.FirstErr != "" {
 		logf("%s %s, %d clients: first error: %s", sys, op, n, r.FirstErr)
 	}

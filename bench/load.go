@@ -18,6 +18,10 @@ type phaseResult struct {
 	P50Ms     float64 `json:"p50_ms"`      // of every attempt, failed ones included
 	P99Ms     float64 `json:"p99_ms"`
 	FirstErr  string  `json:"first_error,omitempty"`
+	// CPU time per successful operation, in microseconds: of the system's
+	// server processes, and of this process (its clients); 0 = not measured.
+	ServerCPUUs float64 `json:"server_cpu_us_per_op,omitempty"`
+	ClientCPUUs float64 `json:"client_cpu_us_per_op,omitempty"`
 }
 
 // share is how many of ops worker w of n runs: an even split, the first

@@ -14,12 +14,12 @@ func (rep *report) markdown() string {
 	for _, p := range rep.Probes {
 		fmt.Fprintf(&b, "- B0 before %d clients: fsync %.3f ms, loopback gRPC RTT %.3f ms\n", p.Clients, p.FsyncMs, p.RTTMs)
 	}
-	b.WriteString("\n| op | clients | geomds ops/s | etcd ops/s | ratio | geomds p50/p99 ms | etcd p50/p99 ms | errors geomds/etcd |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("\n| op | clients | geomds ops/s | etcd ops/s | ratio | geomds p50/p99 ms | etcd p50/p99 ms | errors geomds/etcd | CPU µs/op geomds servers+clients | etcd servers+clients |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rep.Rows {
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s/%s |\n", r.Op, r.Clients,
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s/%s | %s | %s |\n", r.Op, r.Clients,
 			opsCell(r.Geomds), opsCell(r.Etcd), ratioCell(r), latCell(r.Geomds), latCell(r.Etcd),
-			errCell(r.Geomds), errCell(r.Etcd))
+			errCell(r.Geomds), errCell(r.Etcd), cpuCell(r.Geomds), cpuCell(r.Etcd))
 	}
 	if fl := rep.Floor; fl != nil {
 		fmt.Fprintf(&b, "\nsingle-client create p50: geomds %s ms, etcd %s ms; floor %.3f ms (2 × RTT %.3f + fsync %.3f)\n",
@@ -54,6 +54,13 @@ func errCell(r *phaseResult) string {
 		return "-"
 	}
 	return fmt.Sprint(r.Errors)
+}
+
+func cpuCell(r *phaseResult) string {
+	if r == nil || r.ServerCPUUs == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f + %.0f", r.ServerCPUUs, r.ClientCPUUs)
 }
 
 func msCell(v float64) string {

@@ -46,6 +46,15 @@ func startChild(dir, name, bin string, args ...string) (*child, error) {
 	return c, nil
 }
 
+// pids are the children's process IDs.
+func (cs children) pids() []int {
+	out := make([]int, len(cs))
+	for i, c := range cs {
+		out[i] = c.cmd.Process.Pid
+	}
+	return out
+}
+
 // exited reports an error if the child is no longer running.
 func (c *child) exited() error {
 	select {

@@ -12,6 +12,8 @@ type system interface {
 	// tag needs: each client's own directory (or key prefix) and a warm
 	// connection.
 	open(ctx context.Context, tag string, n int) (session, error)
+	// pids are the system's server processes, for CPU accounting.
+	pids() []int
 }
 
 // session is n connected clients of one system at one level. Worker w

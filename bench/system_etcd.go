@@ -31,6 +31,8 @@ var _ system = etcdSystem{}
 
 func (etcdSystem) name() string { return "etcd" }
 
+func (s etcdSystem) pids() []int { return children{s.cluster.proc}.pids() }
+
 func (s etcdSystem) open(ctx context.Context, tag string, n int) (session, error) {
 	es := &etcdSession{tag: tag, clients: make([]*clientv3.Client, n)}
 	for w := range n {

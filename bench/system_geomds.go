@@ -23,6 +23,8 @@ var _ system = geomdsSystem{}
 
 func (geomdsSystem) name() string { return "geomds" }
 
+func (s geomdsSystem) pids() []int { return s.cluster.procs.pids() }
+
 func (s geomdsSystem) open(ctx context.Context, tag string, n int) (session, error) {
 	gs := &geomdsSession{tag: tag, clients: make([]*client.Client, n)}
 	for w := range n {
