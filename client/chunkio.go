@@ -17,13 +17,42 @@ import (
 	"google.golang.org/grpc/codes"
 )
 
+// Chunk sizes by file offset. A layout holds at most 65,536 extents (the
+// namespace's bound, which keeps a file's layout a few megabytes and the
+// commands that rewrite it short), one per chunk for a file written in
+// order: with 4 MiB chunks alone no file could grow past 256 GiB. So the
+// chunks a writer cuts grow with the offset, 4 MiB in a file's first
+// 16 GiB, 16 MiB up to 256 GiB and 64 MiB beyond, which takes a file
+// written in order to about 3 TiB while small and middling files keep
+// small chunks. The tier bounds are multiples of every size, so a writer
+// that starts at 0 cuts chunks aligned to their size.
+const (
+	midChunkSize  = 16 << 20
+	bigChunkSize  = 64 << 20
+	midChunksFrom = 16 << 30
+	bigChunksFrom = 256 << 30
+)
+
+// chunkSizeAt is the size of a chunk a writer cuts starting at file
+// offset off.
+func chunkSizeAt(off int64) int {
+	switch {
+	case off < midChunksFrom:
+		return ChunkSize
+	case off < bigChunksFrom:
+		return midChunkSize
+	}
+	return bigChunkSize
+}
+
 // Chunk transfer (service Chunks, proto/chunk.proto). Every node serves its
 // own site's blob store, so a chunk is written through a node at the
 // client's site and read through a node at a site its ChunkRef lists
 // (unless the client has its site's store itself: chunkdirect.go).
 
 const (
-	// ChunkSize is the size of the chunks a File cuts its writes into.
+	// ChunkSize is the size of the chunks a File cuts its writes into in
+	// the first 16 GiB of a file (chunkSizeAt).
 	ChunkSize = 4 << 20
 	// chunkMessageBytes is the most data one Put message carries (the
 	// server's MessageSize).

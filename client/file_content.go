@@ -17,11 +17,16 @@ const (
 	// InlineMax is the largest file whose contents are kept inline in its
 	// layout instead of in chunks.
 	InlineMax = 4 << 10
-	// maxBuffered bounds a file's buffered bytes (not yet handed to an
-	// upload): past it every buffered write is uploaded, even pieces
-	// smaller than a chunk. Uploads hold at most uploadDepth chunks more.
-	maxBuffered = 4 * ChunkSize
 )
+
+// maxBufferedAt bounds a file's buffered bytes (not yet handed to an
+// upload) while its writer is at off: past it every buffered write is
+// uploaded, even pieces smaller than a chunk. It holds two of the chunks
+// cut there, so a sequential writer fills one while the last goes. Uploads
+// hold at most uploadDepth chunks more.
+func maxBufferedAt(off int64) int {
+	return max(4*ChunkSize, 2*chunkSizeAt(off))
+}
 
 // content is the state of one open inode shared by the Files of one Open
 // (and its Dups): the layout as last loaded or committed, the chunks
@@ -225,7 +230,7 @@ func (cn *content) writeLocked(ctx context.Context, p []byte, off int64) error {
 			return err
 		}
 	}
-	if cn.segs.bytes() > maxBuffered {
+	if cn.segs.bytes() > maxBufferedAt(cn.seqEnd) {
 		return cn.flushAllLocked(ctx)
 	}
 	return nil
@@ -252,7 +257,7 @@ func (cn *content) appendLocked(p []byte, off int64) int {
 		if off != cn.seqEnd {
 			return 0
 		}
-		size := ChunkSize
+		size := chunkSizeAt(off)
 		if len(p) < smallSegment {
 			size = smallSegment
 		}
@@ -260,14 +265,15 @@ func (cn *content) appendLocked(p []byte, off int64) int {
 		n++
 	}
 	last := &cn.segs[n-1]
-	if last.end() != off || len(last.data) >= ChunkSize {
+	chunk := chunkSizeAt(last.off)
+	if last.end() != off || len(last.data) >= chunk {
 		return 0
 	}
 	if len(last.data) == cap(last.data) {
 		if off != cn.seqEnd {
 			return 0
 		}
-		last.data = append(make([]byte, 0, ChunkSize), last.data...)
+		last.data = append(make([]byte, 0, chunk), last.data...)
 	}
 	k := min(len(p), cap(last.data)-len(last.data))
 	last.data = append(last.data, p[:k]...)
@@ -279,16 +285,16 @@ func (cn *content) appendLocked(p []byte, off int64) int {
 func (cn *content) flushFullLocked(ctx context.Context) error {
 	for i := 0; i < len(cn.segs); i++ {
 		g := cn.segs[i]
-		if len(g.data) < ChunkSize {
+		if len(g.data) < chunkSizeAt(g.off) {
 			continue
 		}
-		for len(g.data) >= ChunkSize {
-			ext := []*pb.Extent{{Offset: uint64(g.off), Length: ChunkSize}}
-			if err := cn.startUploadLocked(ctx, g.data[:ChunkSize:ChunkSize], ext); err != nil {
+		for size := chunkSizeAt(g.off); len(g.data) >= size; size = chunkSizeAt(g.off) {
+			ext := []*pb.Extent{{Offset: uint64(g.off), Length: uint64(size)}}
+			if err := cn.startUploadLocked(ctx, g.data[:size:size], ext); err != nil {
 				cn.segs[i] = g
 				return err
 			}
-			g = segment{off: g.off + ChunkSize, data: g.data[ChunkSize:]}
+			g = segment{off: g.off + int64(size), data: g.data[size:]}
 		}
 		if len(g.data) == 0 {
 			cn.segs = append(cn.segs[:i], cn.segs[i+1:]...)
@@ -296,14 +302,14 @@ func (cn *content) flushFullLocked(ctx context.Context) error {
 			continue
 		}
 		// A fresh buffer for the tail: the upload owns the bytes before it.
-		cn.segs[i] = segment{off: g.off, data: append(make([]byte, 0, ChunkSize), g.data...)}
+		cn.segs[i] = segment{off: g.off, data: append(make([]byte, 0, chunkSizeAt(g.off)), g.data...)}
 	}
 	return nil
 }
 
 // flushAllLocked starts uploading every buffered byte. Small segments are
-// packed together, up to ChunkSize per chunk, so scattered writes cost few
-// chunks. On failure the bytes not yet handed to an upload stay buffered.
+// packed together, up to a chunk's size (chunkSizeAt the first) per chunk,
+// so scattered writes cost few chunks. On failure the bytes not yet handed to an upload stay buffered.
 func (cn *content) flushAllLocked(ctx context.Context) error {
 	for len(cn.segs) > 0 {
 		pack, exts, rest := packSegments(cn.segs)
@@ -315,21 +321,23 @@ func (cn *content) flushAllLocked(ctx context.Context) error {
 	return nil
 }
 
-// packSegments copies up to ChunkSize bytes from the head of segs into a
-// new buffer and returns it, the extents it holds, and the segments left
-// (the first one possibly cut short; segs itself is not modified).
+// packSegments copies up to a chunk's size (chunkSizeAt the first
+// segment) from the head of segs into a new buffer and returns it, the
+// extents it holds, and the segments left (the first one possibly cut
+// short; segs itself is not modified).
 func packSegments(segs segments) ([]byte, []*pb.Extent, segments) {
-	pack := make([]byte, 0, min(segs.bytes(), ChunkSize))
+	size := chunkSizeAt(segs[0].off)
+	pack := make([]byte, 0, min(segs.bytes(), size))
 	var exts []*pb.Extent
 	for i, g := range segs {
-		n := min(len(g.data), ChunkSize-len(pack))
+		n := min(len(g.data), size-len(pack))
 		exts = append(exts, &pb.Extent{Offset: uint64(g.off), Length: uint64(n), ChunkOffset: uint64(len(pack))})
 		pack = append(pack, g.data[:n]...)
 		if n < len(g.data) {
 			cut := segment{off: g.off + int64(n), data: g.data[n:]}
 			return pack, exts, slices.Concat(segments{cut}, segs[i+1:])
 		}
-		if len(pack) == ChunkSize {
+		if len(pack) == size {
 			return pack, exts, segs[i+1:]
 		}
 	}

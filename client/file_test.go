@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ func TestFiles(t *testing.T) {
 		{"Packing", testFilePacking},
 		{"Errors", testFileErrors},
 		{"TwoWriters", testFileTwoWriters},
+		{"BigOffsets", testFileBigOffsets},
 	})
 }
 
@@ -90,6 +92,49 @@ func testFileRoundTrip(t *testing.T, ctx context.Context, east, west *Client) {
 	}
 	checkLayout(t, ctx, east, "/small", 0, len(small))
 	checkLayout(t, ctx, east, "/big", 3, len(big))
+}
+
+// testFileBigOffsets: bytes written in order across 16 GiB of a sparse
+// file go in a 4 MiB chunk before it and a 16 MiB one after (chunkSizeAt),
+// and read back equal at the other site, the hole before them as zeros.
+func testFileBigOffsets(t *testing.T, ctx context.Context, east, west *Client) {
+	const at = midChunksFrom - ChunkSize
+	data := randomBytes(ChunkSize+midChunkSize+777, 5)
+	f, err := east.OpenFile(ctx, "/sparse", os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := 0; off < len(data); off += 1 << 20 { // as a copy writes
+		if _, err := f.WriteAt(data[off:min(off+1<<20, len(data))], at+int64(off)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := east.layoutOf(ctx, "/sparse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []uint64
+	for _, e := range r.GetExtents() {
+		sizes = append(sizes, e.GetLength())
+	}
+	if want := []uint64{ChunkSize, midChunkSize, 777}; !slices.Equal(sizes, want) || r.GetAttr().GetSize() != at+uint64(len(data)) {
+		t.Fatalf("layout of /sparse: extents %v, size %d; want %v, %d", sizes, r.GetAttr().GetSize(), want, at+uint64(len(data)))
+	}
+	g, err := west.OpenFile(ctx, "/sparse", os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	got := make([]byte, len(data)+4096)
+	if n, err := g.ReadAt(got, at-4096); n != len(got) || (err != nil && err != io.EOF) {
+		t.Fatalf("read at west: %d bytes, %v", n, err)
+	}
+	if !bytes.Equal(got[:4096], make([]byte, 4096)) || !bytes.Equal(got[4096:], data) {
+		t.Fatal("read at west: bytes differ from those written")
+	}
 }
 
 // testChunkPutLocal: once the client's own site answers, chunks go there.

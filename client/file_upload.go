@@ -19,9 +19,10 @@ import (
 // readable and ready for a retry.
 
 // uploadDepth bounds a file's uploads (started, or done but not yet in the
-// layout): at most uploadDepth chunks of ChunkSize bytes, and as many Put
-// streams at a time. A writer that would start one more first waits for the
-// oldest. With maxBuffered, it bounds an open file's unsynced bytes.
+// layout): at most uploadDepth chunks, and as many Put streams at a time.
+// A writer that would start one more first waits for the oldest. With
+// maxBufferedAt, it bounds an open file's unsynced bytes: 32 MiB in a
+// file's first 16 GiB, 96 MiB to 256 GiB, 384 MiB beyond (chunkSizeAt).
 const uploadDepth = 4
 
 // upload is one chunk on its way to the store.

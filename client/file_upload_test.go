@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -478,7 +479,7 @@ func TestBufferBound(t *testing.T) {
 		for _, g := range cn.segs {
 			held += cap(g.data)
 		}
-		if held > 2*maxBuffered {
+		if held > 2*maxBufferedAt(off) {
 			t.Fatalf("after a write at %d, segments hold %d bytes of capacity", off, held)
 		}
 	}
@@ -585,5 +586,71 @@ func TestUploadsCommittedWhileOpen(t *testing.T) {
 	}
 	if got := readAll(t, ctx, west, "/log"); !bytes.Equal(got, append(model, more...)) {
 		t.Fatalf("after close west reads %d bytes, want %d", len(got), len(model)+len(more))
+	}
+}
+
+// TestChunkTiers: a writer cuts 4 MiB chunks in a file's first 16 GiB,
+// 16 MiB chunks to 256 GiB and 64 MiB chunks beyond, each chunk sized by
+// where it starts, so that a file written in order reaches about 3 TiB
+// within a layout's 65,536 extents (namespace.MaxExtents).
+func TestChunkTiers(t *testing.T) {
+	var chunks int
+	var end int64
+	for end < 3136<<30 {
+		end += int64(chunkSizeAt(end))
+		chunks++
+	}
+	if chunks != 1<<16 || end != 3136<<30 {
+		t.Fatalf("a file written in order fills 65,536 extents at %d GiB after %d chunks; want 3,136 GiB", end>>30, chunks)
+	}
+	if bigChunkSize > maxChunkBytes {
+		t.Fatalf("chunks of %d bytes are more than the server stores (%d)", bigChunkSize, maxChunkBytes)
+	}
+
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		start int64
+		want  []int64 // upload sizes, in MiB
+	}{
+		{midChunksFrom - 8*mib, []int64{4, 4, 16, 16, 8}},
+		{bigChunksFrom - 16*mib, []int64{16, 64, 12}},
+	} {
+		cn := newContent(&Client{}, &pb.Attr{Ino: 2})
+		var sizes []int64
+		cn.put = func(_ context.Context, id string, data []byte) (*pb.ChunkRef, error) {
+			return &pb.ChunkRef{Id: id, Size: uint64(len(data)), Sum: sumOf(data)}, nil
+		}
+		ctx := context.Background()
+		cn.mu.Lock()
+		var total int64
+		for _, w := range tc.want {
+			total += w * mib
+		}
+		block := make([]byte, mib)
+		for off := tc.start; off < tc.start+total; off += mib {
+			block[0] = byte(off / mib)
+			if err := cn.writeLocked(ctx, block, off); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := cn.flushAllLocked(ctx); err != nil { // as a Sync does
+			t.Fatal(err)
+		}
+		if err := cn.drainLocked(ctx); err != nil {
+			t.Fatal(err)
+		}
+		at := tc.start
+		for _, e := range cn.layout {
+			if int64(e.GetOffset()) != at {
+				t.Fatalf("from %d MiB: extent %v, want one at %d", tc.start/mib, e, at)
+			}
+			sizes = append(sizes, int64(e.GetLength())/mib)
+			at += int64(e.GetLength())
+		}
+		cn.mu.Unlock()
+		cn.stop()
+		if !slices.Equal(sizes, tc.want) {
+			t.Fatalf("written in order from %d MiB: chunks of %v MiB, want %v", tc.start/mib, sizes, tc.want)
+		}
 	}
 }
