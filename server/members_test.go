@@ -36,6 +36,31 @@ func TestJoinPromoteRemove(t *testing.T) {
 	if _, err := cl.AddMember(ctx, "n4", "south", addr, true); err != nil {
 		t.Fatal(err)
 	}
+	// A learner more than 1,000 entries behind (this one has not started)
+	// is not promoted: it would weaken the quorum until it caught up.
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 16 {
+		wg.Go(func() {
+			for i := range 70 {
+				if _, err := cl.Mkdir(ctx, fmt.Sprintf("/before/w%d-%d", w, i), 0o755); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "promote of the lagging learner refused", func() error {
+		if _, err := cl.PromoteMember(ctx, "n4"); client.ErrnoOf(err) != pb.Errno_EBUSY {
+			return fmt.Errorf("promote of a learner 1,100 entries behind: %v, want EBUSY", err)
+		}
+		return nil
+	})
 	joinNode(t, c, "n4", "south", l)
 	if _, err := cl.Mkdir(ctx, "/after-join", 0o755); err != nil {
 		t.Fatal(err)
@@ -56,7 +81,7 @@ func TestJoinPromoteRemove(t *testing.T) {
 		t.Fatalf("read served by %q, want the learner n4", m.GetNode())
 	}
 	entries, err := south.ReadDir(ctx, "/before")
-	if err != nil || len(entries) != 50 {
+	if err != nil || len(entries) != 50+16*70 {
 		t.Fatalf("learner's /before: %d entries, %v", len(entries), err)
 	}
 	waitFor(t, ctx, "promote n4", func() error {
