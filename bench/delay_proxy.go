@@ -40,13 +40,6 @@ func newDelayProxy(target string, d time.Duration) (*delayProxy, error) {
 	return startDelayProxy(target, false, func([]byte) time.Duration { return d })
 }
 
-// newSniffingProxy is a delay proxy that chooses each connection's delay
-// from the first bytes its client sends (an HTTP request head), read
-// before anything is forwarded.
-func newSniffingProxy(target string, delay func(head []byte) time.Duration) (*delayProxy, error) {
-	return startDelayProxy(target, true, delay)
-}
-
 func startDelayProxy(target string, sniff bool, delay func([]byte) time.Duration) (*delayProxy, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
