@@ -309,7 +309,8 @@ func (cn *content) flushFullLocked(ctx context.Context) error {
 
 // flushAllLocked starts uploading every buffered byte. Small segments are
 // packed together, up to a chunk's size (chunkSizeAt the first) per chunk,
-// so scattered writes cost few chunks. On failure the bytes not yet handed to an upload stay buffered.
+// so scattered writes cost few chunks. On failure the bytes not yet handed
+// to an upload stay buffered.
 func (cn *content) flushAllLocked(ctx context.Context) error {
 	for len(cn.segs) > 0 {
 		pack, exts, rest := packSegments(cn.segs)
