@@ -189,15 +189,11 @@ func (a *applier) sweepChunks(op *pb.SweepChunks) (*pb.Result, error) {
 			return nil, fail(pb.Errno_EINVAL, "bad chunk id")
 		}
 	}
-	var queued uint64
-	for _, id := range ids {
-		unknown, err := UnknownChunks(a.tx, []string{id})
-		if err != nil {
-			return nil, err
-		}
-		if len(unknown) == 0 {
-			continue
-		}
+	unknown, err := UnknownChunks(a.tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range unknown {
 		if err := a.tx.Put(sweptKey(a.kb, id), binary.BigEndian.AppendUint64(a.vb[:0], uint64(a.now))); err != nil {
 			return nil, err
 		}
@@ -205,9 +201,8 @@ func (a *applier) sweepChunks(op *pb.SweepChunks) (*pb.Result, error) {
 		if err := a.tx.Put(queueKey(a.kb, id), a.vb); err != nil {
 			return nil, err
 		}
-		queued++
 	}
-	return &pb.Result{Count: queued}, nil
+	return &pb.Result{Count: uint64(len(unknown))}, nil
 }
 
 // UnknownChunks returns the ids that r knows neither in use, nor queued for
