@@ -62,12 +62,9 @@ func readStore(ctx context.Context, st *chunkstore.Store, ref *pb.ChunkRef, off,
 		return nil, err
 	}
 	defer r.Close()
-	if size > maxChunkBytes || off > size || (ref.GetSize() != 0 && size != ref.GetSize()) {
-		return nil, fmt.Errorf("chunk %s: store holds %d bytes, record says %d", ref.GetId(), size, ref.GetSize())
-	}
-	want := size - off
-	if length > 0 {
-		want = min(want, length)
+	want, err := readLength(ref, size, off, length, "store holds")
+	if err != nil {
+		return nil, err
 	}
 	buf := dst
 	if uint64(len(buf)) < want {

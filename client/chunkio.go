@@ -231,12 +231,9 @@ func getStream(ctx context.Context, cl pb.ChunksClient, ref *pb.ChunkRef, off, l
 		return nil, err // io.EOF here is a malformed reply
 	}
 	size := first.GetSize()
-	if size > maxChunkBytes || off > size || (ref.GetSize() != 0 && size != ref.GetSize()) {
-		return nil, fmt.Errorf("chunk %s: node reports %d bytes, record says %d", ref.GetId(), size, ref.GetSize())
-	}
-	want := size - off
-	if length > 0 {
-		want = min(want, length)
+	want, err := readLength(ref, size, off, length, "node reports")
+	if err != nil {
+		return nil, err
 	}
 	rx := &chunkRecv{want: want}
 	if off == 0 && want == size {
@@ -253,6 +250,19 @@ func getStream(ctx context.Context, cl pb.ChunksClient, ref *pb.ChunkRef, off, l
 		}
 	}
 	return rx.data, nil
+}
+
+// readLength checks the size of ref's chunk as its source reports it
+// (what says so) against the record and the read's offset, and returns how
+// many bytes the read of [off, off+length) gets (length 0: to the end).
+func readLength(ref *pb.ChunkRef, size, off, length uint64, what string) (uint64, error) {
+	if size > maxChunkBytes || off > size || (ref.GetSize() != 0 && size != ref.GetSize()) {
+		return 0, fmt.Errorf("chunk %s: %s %d bytes, record says %d", ref.GetId(), what, size, ref.GetSize())
+	}
+	if length > 0 {
+		return min(size-off, length), nil
+	}
+	return size - off, nil
 }
 
 // chunkRecv collects the data of a Get stream. The node's sum of a whole
