@@ -17,22 +17,26 @@ func (n *Node) reportVersion(ctx context.Context) {
 	if version == 0 {
 		version = namespace.CommandVersion
 	}
-	const settled = time.Second // a map lookup while nothing is to report
-	wait, retry := settled, 25*time.Millisecond
+	const (
+		settled    = time.Second // a map lookup while nothing is to report
+		firstRetry = 25 * time.Millisecond
+	)
+	retry := firstRetry
 	for {
+		wait := settled
 		if m, ok := n.fsm.Member(n.id); ok && m.GetCommandVersion() != version {
 			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			_, err := n.proposeSystem(pctx, &pb.Command{Op: &pb.Command_ReportVersion{
 				ReportVersion: &pb.ReportVersion{Node: n.id, Version: version}}})
 			cancel()
-			wait, retry = settled, 25*time.Millisecond
 			if err != nil && ctx.Err() == nil {
 				// No leader yet (a node just started) or no quorum: soon
 				// again, backing off, so that commands of this version
 				// wait no longer than needed.
 				n.log.Debug("command version not reported yet", "err", err)
-				retry = min(2*retry, settled)
-				wait = retry
+				wait, retry = retry, min(2*retry, settled)
+			} else {
+				retry = firstRetry
 			}
 		}
 		select {
