@@ -11,20 +11,13 @@ import (
 // from elsewhere and a healthy voter lives at home, it hands leadership over.
 func (n *Node) placement(ctx context.Context) {
 	interval := max(time.Second, 5*time.Duration(n.cfg.ElectionTicks)*n.cfg.TickInterval/10)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, interval, func() {
 		if n.rep.Leader() != n.id {
-			continue
+			return
 		}
 		home := n.homeSite()
 		if home == "" || home == n.cfg.Site {
-			continue
+			return
 		}
 		st := n.rep.Status()
 		for id, p := range st.Progress {
@@ -38,6 +31,20 @@ func (n *Node) placement(ctx context.Context) {
 			}
 			cancel()
 			break
+		}
+	})
+}
+
+// every calls fn each interval until ctx is done.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
 		}
 	}
 }

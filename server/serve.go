@@ -77,10 +77,14 @@ func (n *Node) serve() {
 		defer n.wg.Done()
 		n.collectChunks(ctx)
 	}()
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go func() {
 		defer n.wg.Done()
 		n.reportVersion(ctx)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.expireSessions(ctx)
 	}()
 	if n.cfg.ChunkSweepGrace >= 0 {
 		n.wg.Add(1)

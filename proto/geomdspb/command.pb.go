@@ -1679,8 +1679,9 @@ func (x *Open) GetFlags() uint32 {
 }
 
 // Release closes handles of the caller's session: handle, and any in more
-// (one command for many closes). Handles the session no longer holds are
-// skipped; EBADF when it holds none of them.
+// (one command for many closes, at most 1,024 from command version 4:
+// E2BIG beyond). Handles the session no longer holds are skipped; EBADF
+// when it holds none of them.
 type Release struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Handle        uint64                 `protobuf:"varint,1,opt,name=handle,proto3" json:"handle,omitempty"`

@@ -20,6 +20,7 @@ type applier struct {
 	metaSaved                 metaRecord
 	sess                      session
 	cluster                   uint64 // the members' lowest command version
+	sessionReleases           int    // handles of ended sessions released so far
 	kb, vb                    []byte // scratch key and value buffers
 	kbuf, vbuf                [96]byte
 }
@@ -28,8 +29,9 @@ type applier struct {
 // 2 added SetLayout.merge and SweepChunks, which a replica of version 1
 // would apply differently (it ignores merge, and knows no SweepChunks).
 // Version 3 bounds RemoveAll: RemoveAll.max_entries, and the refusal of a
-// big tree without it (see MaxRemoveAllEntries).
-const CommandVersion = 3
+// big tree without it (see MaxRemoveAllEntries). Version 4 bounds a
+// session's end (see maxSessionReleases) and a Release's handle count.
+const CommandVersion = 4
 
 // Apply applies one command. Rejections (ENOENT, EEXIST, ...) are returned
 // in Result.Errno and write nothing but the exactly-once bookkeeping; the

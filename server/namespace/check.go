@@ -20,7 +20,7 @@ func Check(r Reader) error {
 		entries: map[Ino]uint64{}, dirParent: map[Ino][]Ino{}, xattrs: map[Ino]uint32{},
 		symlinks: map[Ino]int{}, layouts: map[Ino][]*pb.Extent{}, chunks: map[string]uint64{},
 		queue: map[string]bool{}, swept: map[string]bool{}, orphans: map[Ino]bool{}, sessions: map[ClientID]session{},
-		expiry: map[expiryRow]bool{}, handles: map[Ino]uint32{},
+		expiry: map[expiryRow]bool{}, reap: map[ClientID]HandleID{}, handles: map[Ino]uint32{},
 	}
 	if err := r.Scan(nil, nil, c.record); err != nil {
 		return err
@@ -49,6 +49,7 @@ type checker struct {
 	orphans   map[Ino]bool
 	sessions  map[ClientID]session
 	expiry    map[expiryRow]bool
+	reap      map[ClientID]HandleID // handles of ended sessions up to this ID
 	handleIDs []handleRow
 	handles   map[Ino]uint32
 	results   []expiryRow // (seq as at, client)
@@ -186,6 +187,14 @@ func (c *checker) recordSessionKey(k, v []byte) {
 		c.sessions[cl] = s
 	case pfxExpiry:
 		at, cl, ok := decodeExpiryKey(k)
+		if at == reapAt {
+			if !ok || len(v) != 8 {
+				c.fail("bad reap row %q", k)
+				return
+			}
+			c.reap[cl] = HandleID(u64At(v, 0))
+			return
+		}
 		if !ok || len(v) != 0 {
 			c.fail("bad expiry row %q", k)
 		}

@@ -158,8 +158,17 @@ func (c *checker) verifySessions() {
 			c.fail("expiry row at %d before next expiry %d", row.at, c.meta.nextExpiry)
 		}
 	}
+	if len(c.reap) > 0 && c.meta.nextExpiry != reapAt {
+		c.fail("reap rows but next expiry %d", c.meta.nextExpiry)
+	}
+	for cl, last := range c.reap {
+		if last >= c.meta.nextHandle {
+			c.fail("reap row of client %d beyond the handle counter", cl)
+		}
+	}
 	for _, h := range c.handleIDs {
-		if _, ok := c.sessions[h.client]; !ok {
+		last, reaping := c.reap[h.client]
+		if _, ok := c.sessions[h.client]; !ok && !(reaping && h.id <= last) {
 			c.fail("handle %d of client %d without session", h.id, h.client)
 		}
 		if _, ok := c.inodes[h.ino]; !ok || h.id >= c.meta.nextHandle {

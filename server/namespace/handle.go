@@ -119,7 +119,14 @@ func (a *applier) newHandle(n *inode, flags uint32) (HandleID, error) {
 	return h.id, a.tx.Put(handleKey(a.kb, h.client, h.id), a.vb)
 }
 
+// MaxReleaseHandles is the most handles one Release may name (from
+// command version 4).
+const MaxReleaseHandles = maxSessionReleases
+
 func (a *applier) release(op *pb.Release) (*pb.Result, error) {
+	if a.cluster >= boundedSessionEndVersion && 1+len(op.GetMore()) > MaxReleaseHandles {
+		return nil, fail(pb.Errno_E2BIG, "too many handles in one release")
+	}
 	released := 0
 	for _, id := range append([]uint64{op.GetHandle()}, op.GetMore()...) {
 		h, ok, err := getHandle(a.tx, a.kb, a.sess.client, HandleID(id))
@@ -159,15 +166,16 @@ func (a *applier) releaseHandle(h handleRow) error {
 	return a.putInode(&n)
 }
 
-func (a *applier) sessionHandles(c ClientID) ([]handleRow, error) {
+// clientHandles returns c's handles with IDs up to last, at most most+1
+// of them (so the caller learns whether more than most are left).
+func (a *applier) clientHandles(c ClientID, last HandleID, most int) ([]handleRow, error) {
 	var hs []handleRow
-	p := key1(nil, pfxHandle, uint64(c))
 	bad := false
-	err := a.tx.Scan(p, prefixEnd(p), func(k, v []byte) bool {
+	err := a.tx.Scan(handleKey(nil, c, 0), prefixEnd(handleKey(nil, c, last)), func(k, v []byte) bool {
 		h, ok := decodeHandle(c, HandleID(u64At(k, 9)), v)
 		bad = bad || !ok || len(k) != 17
 		hs = append(hs, h)
-		return !bad
+		return !bad && len(hs) <= most
 	})
 	if err == nil && bad {
 		err = corrupt("handle record")
@@ -184,6 +192,9 @@ func (a *applier) handleFor(id HandleID, ino Ino) error {
 	}
 	if !ok || !a.sess.exists || h.ino != ino || h.flags&oAccMode == oRdOnly {
 		return fail(pb.Errno_EBADF, "handle not open for writing on this inode")
+	}
+	if last, reaping, err := a.reapLimit(a.sess.client); err != nil || reaping && id <= last {
+		return orFail(err, pb.Errno_EBADF, "handle of a session that ended")
 	}
 	return nil
 }

@@ -16,7 +16,10 @@ import "encoding/binary"
 //	't' chunk                chunk swept as never committed: command time (8)
 //	'o' ino                  orphan: unlinked inode kept alive by open handles
 //	'c' client               session: acked seq, last seen, timeout
-//	'e' time client          session expiry index (lazy; may hold stale rows)
+//	'e' time client          session expiry index (lazy; may hold stale rows);
+//	                         at time MinInt64 a reap row: handles up to
+//	                         this ID (8) of the client's ended sessions
+//	                         are still to be released
 //	'h' client handle        open handle: ino + flags
 //	'r' client seq           stored result for exactly-once
 //	's'                      home site

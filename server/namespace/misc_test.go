@@ -188,3 +188,132 @@ func TestRemoveAllInParts(t *testing.T) {
 		}
 	})
 }
+
+// A session that ends with more handles than one command may release
+// (command version 4) releases them over the commands that follow, each
+// releasing at most maxSessionReleases; an old handle of the session is
+// EBADF meanwhile, and the state at the end is the state version 3 reaches
+// by releasing everything at once.
+func TestSessionEndInParts(t *testing.T) {
+	const client, handles = 5, 2*maxSessionReleases + 10
+	build := func(cluster uint64) (*MemTx, []uint64) {
+		tx := newTx(t)
+		var hs []uint64
+		for i := range 3 {
+			path := fmt.Sprintf("/f%d", i)
+			res, err := ApplyAt(tx, &pb.Command{ClientId: client, TimeNs: 1, Op: &pb.Command_Mknod{Mknod: &pb.Mknod{
+				Loc: &pb.Loc{Path: path}, Mode: sIFREG | 0o644, Open: true}}}, cluster)
+			if err != nil || res.GetErrno() != pb.Errno_OK {
+				t.Fatalf("create %s: %v %v", path, res, err)
+			}
+			hs = append(hs, res.GetHandle())
+			for len(hs) < (i+1)*handles/3 {
+				res, err := ApplyAt(tx, &pb.Command{ClientId: client, TimeNs: 1, Op: &pb.Command_Open{Open: &pb.Open{
+					Ino: res.GetAttr().GetIno(), Flags: oRdWr}}}, cluster)
+				if err != nil || res.GetErrno() != pb.Errno_OK {
+					t.Fatalf("open %s: %v %v", path, res, err)
+				}
+				hs = append(hs, res.GetHandle())
+			}
+			if i > 0 { // unlinked: the last release frees the inode
+				mustApplyAt(t, tx, &pb.Command{TimeNs: 1, Op: &pb.Command_Unlink{Unlink: &pb.Unlink{Loc: &pb.Loc{Path: path}}}}, cluster)
+			}
+		}
+		return tx, hs
+	}
+	noop := func(now int64) *pb.Command { return &pb.Command{TimeNs: now, Op: &pb.Command_Noop{Noop: &pb.Noop{}}} }
+	left := func(tx *MemTx) int {
+		n := 0
+		p := key1(nil, pfxHandle, client)
+		if err := tx.Scan(p, prefixEnd(p), func(_, _ []byte) bool { n++; return true }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, end := range []struct {
+		name string
+		cmd  *pb.Command
+	}{
+		{"close", &pb.Command{ClientId: client, TimeNs: 2, Op: &pb.Command_CloseSession{CloseSession: &pb.CloseSession{}}}},
+		{"expiry", noop(2 + DefaultSessionTimeout)},
+	} {
+		t.Run(end.name, func(t *testing.T) {
+			whole, _ := build(3)
+			mustApplyAt(t, whole, end.cmd, 3)
+			if n := left(whole); n != 0 {
+				t.Fatalf("version 3: %d handles left after the session ended", n)
+			}
+			tx, hs := build(CommandVersion)
+			if len(hs) != handles {
+				t.Fatalf("%d handles opened, want %d", len(hs), handles)
+			}
+			mustApplyAt(t, tx, end.cmd, CommandVersion)
+			if n := left(tx); n != handles-maxSessionReleases {
+				t.Fatalf("after the session ended: %d handles left, want %d", n, handles-maxSessionReleases)
+			}
+			// The client comes back: a new session, but its old handles are gone.
+			last := hs[len(hs)-1]
+			res := mustApplyAt(t, tx, &pb.Command{ClientId: client, Seq: 1, TimeNs: 3, Op: &pb.Command_SetAttr{SetAttr: &pb.SetAttr{
+				Path: "/f0", Valid: setSize, Size: 0, Handle: last}}}, CommandVersion)
+			if res.GetErrno() != pb.Errno_EBADF {
+				t.Fatalf("ftruncate with a handle of the ended session: %v, want EBADF", res)
+			}
+			if n := left(tx); n != handles-2*maxSessionReleases {
+				t.Fatalf("after the next command: %d handles left, want %d", n, handles-2*maxSessionReleases)
+			}
+			mustApplyAt(t, tx, noop(4), CommandVersion)
+			if n := left(tx); n != 0 {
+				t.Fatalf("after three commands: %d handles left", n)
+			}
+			mustApplyAt(t, whole, &pb.Command{ClientId: client, Seq: 1, TimeNs: 3, Op: &pb.Command_SetAttr{SetAttr: &pb.SetAttr{
+				Path: "/f0", Valid: setSize, Size: 0, Handle: last}}}, 3)
+			mustApplyAt(t, whole, noop(4), 3)
+			// The next expiry is a lower bound kept lazily; a command past
+			// the old session's deadline settles it alike in both.
+			mustApplyAt(t, whole, noop(2+DefaultSessionTimeout), 3)
+			mustApplyAt(t, tx, noop(2+DefaultSessionTimeout), CommandVersion)
+			got, _ := Digest(tx)
+			if want, _ := Digest(whole); got != want {
+				t.Fatalf("state after the reaping differs from the state after one release of everything")
+			}
+		})
+	}
+}
+
+// A Release naming more handles than one command may release is refused
+// from version 4, and changes nothing.
+func TestReleaseHandleLimit(t *testing.T) {
+	tx := newTx(t)
+	res := mustApply(t, tx, &pb.Command{ClientId: 9, TimeNs: 1, Op: &pb.Command_Mknod{Mknod: &pb.Mknod{
+		Loc: &pb.Loc{Path: "/f"}, Mode: sIFREG | 0o644, Open: true}}})
+	more := make([]uint64, MaxReleaseHandles)
+	for i := range more {
+		more[i] = res.GetHandle()
+	}
+	rel := func(n int, cluster uint64) *pb.Result {
+		return mustApplyAt(t, tx, &pb.Command{ClientId: 9, TimeNs: 1, Op: &pb.Command_Release{Release: &pb.Release{
+			Handle: res.GetHandle(), More: more[:n]}}}, cluster)
+	}
+	before, _ := Digest(tx)
+	if got := rel(MaxReleaseHandles, CommandVersion); got.GetErrno() != pb.Errno_E2BIG {
+		t.Fatalf("release of %d handles: %v, want E2BIG", MaxReleaseHandles+1, got)
+	}
+	if after, _ := Digest(tx); after != before {
+		t.Fatal("the refused release changed the state")
+	}
+	if got := rel(MaxReleaseHandles-1, CommandVersion); got.GetErrno() != pb.Errno_OK {
+		t.Fatalf("release of %d handles: %v", MaxReleaseHandles, got)
+	}
+}
+
+func mustApplyAt(t *testing.T, tx Tx, cmd *pb.Command, cluster uint64) *pb.Result {
+	t.Helper()
+	res, err := ApplyAt(tx, cmd, cluster)
+	if err != nil {
+		t.Fatalf("%v: %v", cmd, err)
+	}
+	if err := Check(tx); err != nil {
+		t.Fatalf("after %v: %v", cmd, err)
+	}
+	return res
+}

@@ -160,7 +160,10 @@ func (a *applier) flushMeta() error {
 
 // expireSessions ends the sessions whose deadline is at or before now. The
 // expiry index is lazy: a renewed session keeps its old row until the row
-// comes due, then the row moves to the real deadline.
+// comes due, then the row moves to the real deadline. Reap rows (handles
+// left by sessions that ended) sort first and are worked off first, within
+// the command's release budget; due rows it cannot reach stay due for the
+// commands that follow.
 func (a *applier) expireSessions() error {
 	if a.now < a.meta.nextExpiry {
 		return nil
@@ -170,7 +173,15 @@ func (a *applier) expireSessions() error {
 		return err
 	}
 	for _, e := range due {
-		if err := a.expireOne(e.at, e.client); err != nil {
+		if a.releaseBudget() == 0 {
+			break
+		}
+		if e.at == reapAt {
+			err = a.reap(e.client)
+		} else {
+			err = a.expireOne(e.at, e.client)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -229,18 +240,43 @@ func (a *applier) resetNextExpiry() error {
 	return err
 }
 
-// endSession releases every handle of a.sess, drops its stored results and
-// removes its record.
+// A session's end is bounded from command version 4: one command releases
+// at most maxSessionReleases handles of sessions that ended, and a reap row
+// carries a session's remaining handles to the commands that follow. Before
+// it, a session's end released every handle it held in one command.
+const (
+	boundedSessionEndVersion = 4
+	maxSessionReleases       = 1024
+)
+
+// reapAt is the expiry-index time of reap rows: before every deadline, so
+// they are always due. A reap row's value is the highest handle ID its
+// client's ended sessions had; the client's later handles are not reaped.
+const reapAt = math.MinInt64
+
+// releaseBudget is how many more handles of ended sessions this command
+// may release.
+func (a *applier) releaseBudget() int {
+	if a.cluster < boundedSessionEndVersion {
+		return math.MaxInt
+	}
+	return maxSessionReleases - a.sessionReleases
+}
+
+// endSession releases a.sess's handles (within the budget; a reap row keeps
+// the rest), drops its stored results and removes its record.
 func (a *applier) endSession() error {
 	s := &a.sess
-	hs, err := a.sessionHandles(s.client)
+	last := a.meta.nextHandle - 1 // no handle of the session is above it
+	done, err := a.releaseHandlesUpTo(s.client, last)
 	if err != nil {
 		return err
 	}
-	for _, h := range hs {
-		if err := a.releaseHandle(h); err != nil {
+	if !done {
+		if err := a.tx.Put(expiryKey(a.kb, reapAt, s.client), binary.BigEndian.AppendUint64(a.vb[:0], uint64(last))); err != nil {
 			return err
 		}
+		a.meta.nextExpiry, a.metaDirty = reapAt, true
 	}
 	if err := a.deleteRange(key1(nil, pfxResult, uint64(s.client))); err != nil {
 		return err
@@ -250,6 +286,55 @@ func (a *applier) endSession() error {
 	}
 	s.closed = true
 	return a.tx.Delete(clientKey(a.kb, s.client))
+}
+
+// reap goes on releasing the handles of c's ended sessions; the reap row
+// goes once none is left.
+func (a *applier) reap(c ClientID) error {
+	last, ok, err := a.reapLimit(c)
+	if err != nil || !ok {
+		return err
+	}
+	done, err := a.releaseHandlesUpTo(c, last)
+	if err != nil || !done {
+		return err
+	}
+	return a.tx.Delete(expiryKey(a.kb, reapAt, c))
+}
+
+// reapLimit returns the highest handle ID of c's that awaits reaping.
+func (a *applier) reapLimit(c ClientID) (HandleID, bool, error) {
+	v, ok, err := a.tx.Get(expiryKey(a.kb, reapAt, c))
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	if len(v) != 8 {
+		return 0, false, corrupt("reap row")
+	}
+	return HandleID(binary.BigEndian.Uint64(v)), true, nil
+}
+
+// releaseHandlesUpTo releases c's handles with IDs up to last, as many as
+// the budget allows, and reports whether none is left.
+func (a *applier) releaseHandlesUpTo(c ClientID, last HandleID) (bool, error) {
+	budget := a.releaseBudget()
+	hs, err := a.clientHandles(c, last, budget)
+	if err != nil {
+		return false, err
+	}
+	done := len(hs) <= budget
+	if !done {
+		hs = hs[:budget]
+	}
+	for _, h := range hs {
+		if err := a.releaseHandle(h); err != nil {
+			return false, err
+		}
+	}
+	if a.cluster >= boundedSessionEndVersion {
+		a.sessionReleases += len(hs)
+	}
+	return done, nil
 }
 
 // deleteRange deletes every key with prefix p (collected first: no writes
@@ -292,4 +377,16 @@ func (a *applier) closeSession() (*pb.Result, error) {
 		return &pb.Result{}, nil
 	}
 	return &pb.Result{}, a.endSession()
+}
+
+// ExpiryDue reports whether a command applied at time now would have
+// session work to do: a session whose deadline passed, or handles of ended
+// sessions still to release. Commands do that work as they come; a node
+// proposes a Noop when none come.
+func ExpiryDue(r Reader, now int64) (bool, error) {
+	m, err := readMeta(r)
+	if err != nil {
+		return false, err
+	}
+	return now >= m.nextExpiry, nil
 }
