@@ -12,6 +12,10 @@ import (
 // command has done.
 const expireInterval = time.Second
 
+// maxExpiryNoops bounds the Noops one check proposes (each releases up to
+// 1,024 handles of ended sessions), should the work never seem done.
+const maxExpiryNoops = 256
+
 // expireSessions makes session expiry and the release of ended sessions'
 // handles happen on an idle cluster too: every command does that work
 // before its own (a bounded share of it), and while some is due and no
@@ -20,7 +24,10 @@ const expireInterval = time.Second
 // included, until the next command.
 func (n *Node) expireSessions(ctx context.Context) {
 	every(ctx, expireInterval, func() {
-		for n.IsLeader() && ctx.Err() == nil {
+		for range maxExpiryNoops {
+			if !n.IsLeader() || ctx.Err() != nil {
+				return
+			}
 			due, err := n.expiryDue()
 			if err != nil {
 				n.log.Warn("session expiry check", "err", err)
