@@ -130,6 +130,9 @@ func mkdirDurable(dir string) error {
 // Site is the site this store belongs to.
 func (s *Store) Site() string { return s.site }
 
+// Dir is the root directory of a file:// store ("" for other stores).
+func (s *Store) Dir() string { return s.dir }
+
 // Close releases the bucket.
 func (s *Store) Close() error { return s.bucket.Close() }
 

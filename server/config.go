@@ -41,6 +41,15 @@ type Config struct {
 	// sweeping). ChunkSweepInterval is the pause between sweeps (default 1 h).
 	ChunkSweepGrace    time.Duration
 	ChunkSweepInterval time.Duration
+	// MinFreeSpace is the free space (bytes) the node keeps on the file
+	// systems of its data dir and of a file:// chunk store (0 = no
+	// reserve). Below it the node reports itself low on space: while any
+	// member is, the cluster refuses mutations that add metadata, and
+	// this node refuses chunk uploads, with ENOSPC (space.go).
+	MinFreeSpace uint64
+	// FreeSpace measures the free bytes of the file system holding dir
+	// (nil = statfs). A test seam.
+	FreeSpace func(dir string) (uint64, error)
 	// CommandVersion is the command version this node reports for itself
 	// (0 = namespace.CommandVersion). Tests set a lower one to stand for a
 	// node of an older version.

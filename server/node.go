@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
@@ -59,6 +60,8 @@ type Node struct {
 	err    error         // why it stopped; set before done closes
 
 	stopOnce sync.Once
+
+	lowSpace atomic.Bool // below Config.MinFreeSpace at the last check
 
 	rtts  peerRTT   // round trips measured to the other members
 	peers peerConns // connections to the other members, as their client

@@ -39,6 +39,7 @@ func (n *Node) serve() {
 	n.tr.Register(n.grpc)
 	chunks := chunk.NewService(n.chunks)
 	chunks.Relay = n.relayChunk
+	chunks.Refuse = n.chunkSpaceErr
 	chunks.Register(n.grpc)
 	n.health = health.NewServer()
 	healthpb.RegisterHealthServer(n.grpc, n.health)
@@ -85,6 +86,11 @@ func (n *Node) serve() {
 	go func() {
 		defer n.wg.Done()
 		n.expireSessions(ctx)
+	}()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.watchSpace(ctx)
 	}()
 	if n.cfg.ChunkSweepGrace >= 0 {
 		n.wg.Add(1)

@@ -12,7 +12,7 @@ import (
 )
 
 func devCmd() *cobra.Command {
-	var dir, sites, rtt, host, logLevel, logFormat, mountDir string
+	var dir, sites, rtt, host, logLevel, logFormat, mountDir, minFree string
 	var basePort int
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -43,12 +43,17 @@ func devCmd() *cobra.Command {
 					nodes[i].Stop()
 				}
 			}
+			minFreeBytes, err := parseBytes(minFree)
+			if err != nil {
+				return fmt.Errorf("--min-free-space: %w", err)
+			}
 			for _, p := range peers {
 				n, err := server.Start(cmd.Context(), server.Config{
 					Name: p.Name, Site: p.Site, DataDir: filepath.Join(dir, p.Name), Listen: p.Address,
 					InitialCluster: peers, WAN: wan,
-					ChunkStore: devChunkStore(dir, p.Site),
-					Logger:     logger.With("node", p.Name),
+					ChunkStore:   devChunkStore(dir, p.Site),
+					MinFreeSpace: minFreeBytes,
+					Logger:       logger.With("node", p.Name),
 				})
 				if err != nil {
 					stopAll()
@@ -91,6 +96,7 @@ func devCmd() *cobra.Command {
 	fl.StringVar(&rtt, "rtt", "", "emulate WAN round trips: SITE-SITE=DURATION,... e.g. east-west=30ms,east-north=40ms,west-north=35ms")
 	fl.StringVar(&host, "host", "127.0.0.1", "address to listen on")
 	fl.IntVar(&basePort, "port", 7001, "first node's port; the others follow")
+	addMinFreeFlag(fl, &minFree)
 	fl.StringVar(&mountDir, "mount", "", "also mount the namespace at this directory (FUSE), as a client at the first site")
 	addLogFlags(fl, &logLevel, &logFormat)
 	fl.Lookup("log-level").DefValue = "warn"

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,7 +16,7 @@ import (
 
 type serveFlags struct {
 	name, site, dataDir, listen, initialCluster, chunkStore, rtt, logLevel, logFormat string
-	metricsListen                                                                     string
+	metricsListen, minFree                                                            string
 	join, pprof, noReadLease                                                          bool
 	snapshotEntries, compactKeep                                                      uint64
 	tick, sweepGrace, sweepInterval                                                   time.Duration
@@ -68,6 +70,7 @@ func serveCmd() *cobra.Command {
 	fl.StringVar(&f.metricsListen, "metrics-listen", "", "HOST:PORT to serve Prometheus metrics at /metrics (default off)")
 	fl.BoolVar(&f.pprof, "pprof", false, "also serve /debug/pprof on --metrics-listen")
 	fl.BoolVar(&f.noReadLease, "no-read-lease", false, "STRONG reads confirm leadership with a quorum round instead of the leader's lease")
+	addMinFreeFlag(fl, &f.minFree)
 	addLogFlags(fl, &f.logLevel, &f.logFormat)
 	return cmd
 }
@@ -88,6 +91,10 @@ func (f *serveFlags) config() (server.Config, error) {
 	if f.sweepGrace < 0 || f.sweepInterval <= 0 {
 		return server.Config{}, fmt.Errorf("--chunk-sweep-grace must be ≥ 0 and --chunk-sweep-interval > 0")
 	}
+	minFree, err := parseBytes(f.minFree)
+	if err != nil {
+		return server.Config{}, fmt.Errorf("--min-free-space: %w", err)
+	}
 	sweepGrace := f.sweepGrace
 	if sweepGrace == 0 {
 		sweepGrace = -1 // Config's "no sweeping"
@@ -98,12 +105,41 @@ func (f *serveFlags) config() (server.Config, error) {
 		TickInterval: f.tick, ElectionTicks: f.electionTicks, HeartbeatTicks: f.heartbeatTicks,
 		SnapshotEntries: f.snapshotEntries, CompactKeep: f.compactKeep, Logger: logger,
 		MetricsListen: f.metricsListen, Pprof: f.pprof, NoReadLease: f.noReadLease,
-		ChunkSweepGrace: sweepGrace, ChunkSweepInterval: f.sweepInterval,
+		ChunkSweepGrace: sweepGrace, ChunkSweepInterval: f.sweepInterval, MinFreeSpace: minFree,
 	}, nil
 }
 
 type flagSet interface {
 	StringVar(p *string, name, value, usage string)
+}
+
+// defaultMinFree is the free space a node keeps by default.
+const defaultMinFree = "512MiB"
+
+func addMinFreeFlag(fl flagSet, minFree *string) {
+	fl.StringVar(minFree, "min-free-space", defaultMinFree,
+		"free space to keep on the data dir's (and a file:// chunk store's) file system; below it the cluster refuses new files and data with ENOSPC (0 = no reserve)")
+}
+
+// parseBytes parses a byte count: digits with an optional unit B, KiB,
+// MiB, GiB or TiB.
+func parseBytes(s string) (uint64, error) {
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
+	num, shift := strings.TrimSpace(s), uint(0)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, shift = strings.TrimSpace(rest), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || n > (1<<64-1)>>shift {
+		return 0, fmt.Errorf("%q is not a byte count (e.g. 512MiB, 2GiB, 0)", s)
+	}
+	return n << shift, nil
 }
 
 func addLogFlags(fl flagSet, level, format *string) {

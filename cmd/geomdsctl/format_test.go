@@ -57,7 +57,9 @@ func TestJSONShapes(t *testing.T) {
 		{benchResult{Op: "create", Clients: 2, Ops: 10, Errors: 1, OpsPerSec: 5.5, P50Ms: 1.25, P99Ms: 3},
 			`{"op":"create","clients":2,"ops":10,"errors":1,"ops_per_sec":5.5,"p50_ms":1.25,"p99_ms":3}`},
 		{toMemberJSON(&pb.Member{Id: 4, Name: "n4", Site: "west", Address: "h:4", Learner: true, CommandVersion: 2}),
-			`{"id":4,"name":"n4","site":"west","address":"h:4","learner":true,"command_version":2}`},
+			`{"id":4,"name":"n4","site":"west","address":"h:4","learner":true,"command_version":2,"low_space":false}`},
+		{toMemberJSON(&pb.Member{Id: 2, Name: "n2", Site: "east", Address: "h:2", CommandVersion: 5, LowSpace: true, FreeBytes: 1 << 20}),
+			`{"id":2,"name":"n2","site":"east","address":"h:2","learner":false,"command_version":5,"low_space":true,"free_bytes":1048576}`},
 		{toAttrJSON(&pb.Attr{Ino: 3, Mode: 0o040750, Nlink: 2}),
 			`{"ino":3,"type":"dir","mode":"0750","nlink":2,"uid":0,"gid":0,"size":0,` +
 				`"atime":"1970-01-01T00:00:00Z","mtime":"1970-01-01T00:00:00Z","ctime":"1970-01-01T00:00:00Z"}`},

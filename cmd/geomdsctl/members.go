@@ -94,10 +94,15 @@ type memberJSON struct {
 	Learner bool   `json:"learner"`
 	// CommandVersion is what the member's binary reported (0: not yet).
 	CommandVersion uint64 `json:"command_version"`
+	// LowSpace: below its free-space reserve when it last reported, with
+	// the free bytes it measured then.
+	LowSpace  bool   `json:"low_space"`
+	FreeBytes uint64 `json:"free_bytes,omitempty"`
 }
 
 func toMemberJSON(m *pb.Member) memberJSON {
-	return memberJSON{m.GetId(), m.GetName(), m.GetSite(), m.GetAddress(), m.GetLearner(), m.GetCommandVersion()}
+	return memberJSON{m.GetId(), m.GetName(), m.GetSite(), m.GetAddress(), m.GetLearner(), m.GetCommandVersion(),
+		m.GetLowSpace(), m.GetFreeBytes()}
 }
 
 func role(m *pb.Member) string {
@@ -122,13 +127,17 @@ func (a *app) printMembers(ms []*pb.Member) error {
 
 func writeMembers(w io.Writer, ms []*pb.Member) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSITE\tADDRESS\tROLE\tVERSION")
+	fmt.Fprintln(tw, "ID\tNAME\tSITE\tADDRESS\tROLE\tVERSION\tSPACE")
 	for _, m := range ms {
 		v := "-"
 		if m.GetCommandVersion() > 0 {
 			v = fmt.Sprint(m.GetCommandVersion())
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", m.GetId(), m.GetName(), m.GetSite(), m.GetAddress(), role(m), v)
+		space := "ok"
+		if m.GetLowSpace() {
+			space = fmt.Sprintf("LOW (%d MiB free)", m.GetFreeBytes()>>20)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.GetId(), m.GetName(), m.GetSite(), m.GetAddress(), role(m), v, space)
 	}
 	return tw.Flush()
 }

@@ -1527,8 +1527,12 @@ type Member struct {
 	// The command version the member's binary applies (ReportVersion); 0
 	// until it reports, taken as 1.
 	CommandVersion uint64 `protobuf:"varint,6,opt,name=command_version,json=commandVersion,proto3" json:"command_version,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Below its free-space reserve when it last reported (ReportSpace), and
+	// the free bytes it measured then.
+	LowSpace      bool   `protobuf:"varint,7,opt,name=low_space,json=lowSpace,proto3" json:"low_space,omitempty"`
+	FreeBytes     uint64 `protobuf:"varint,8,opt,name=free_bytes,json=freeBytes,proto3" json:"free_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
@@ -1599,6 +1603,20 @@ func (x *Member) GetLearner() bool {
 func (x *Member) GetCommandVersion() uint64 {
 	if x != nil {
 		return x.CommandVersion
+	}
+	return 0
+}
+
+func (x *Member) GetLowSpace() bool {
+	if x != nil {
+		return x.LowSpace
+	}
+	return false
+}
+
+func (x *Member) GetFreeBytes() uint64 {
+	if x != nil {
+		return x.FreeBytes
 	}
 	return 0
 }
@@ -2708,14 +2726,17 @@ const file_api_proto_rawDesc = "" +
 	"\x06mutate\x18\x01 \x01(\v2\x13.geomds.MutateReplyH\x00R\x06mutate\x12'\n" +
 	"\x04attr\x18\x02 \x01(\v2\x11.geomds.AttrReplyH\x00R\x04attr\x12\x16\n" +
 	"\x05error\x18\x03 \x01(\fH\x00R\x05errorB\a\n" +
-	"\x05reply\"\x9d\x01\n" +
+	"\x05reply\"\xd9\x01\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04site\x18\x03 \x01(\tR\x04site\x12\x18\n" +
 	"\aaddress\x18\x04 \x01(\tR\aaddress\x12\x18\n" +
 	"\alearner\x18\x05 \x01(\bR\alearner\x12'\n" +
-	"\x0fcommand_version\x18\x06 \x01(\x04R\x0ecommandVersion\"\x81\x01\n" +
+	"\x0fcommand_version\x18\x06 \x01(\x04R\x0ecommandVersion\x12\x1b\n" +
+	"\tlow_space\x18\a \x01(\bR\blowSpace\x12\x1d\n" +
+	"\n" +
+	"free_bytes\x18\b \x01(\x04R\tfreeBytes\"\x81\x01\n" +
 	"\rReplicaStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x18\n" +

@@ -432,6 +432,7 @@ type Command struct {
 	//	*Command_Noop
 	//	*Command_SweepChunks
 	//	*Command_ReportVersion
+	//	*Command_ReportSpace
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -714,6 +715,15 @@ func (x *Command) GetReportVersion() *ReportVersion {
 	return nil
 }
 
+func (x *Command) GetReportSpace() *ReportSpace {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ReportSpace); ok {
+			return x.ReportSpace
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -806,6 +816,10 @@ type Command_ReportVersion struct {
 	ReportVersion *ReportVersion `protobuf:"bytes,31,opt,name=report_version,json=reportVersion,proto3,oneof"`
 }
 
+type Command_ReportSpace struct {
+	ReportSpace *ReportSpace `protobuf:"bytes,32,opt,name=report_space,json=reportSpace,proto3,oneof"`
+}
+
 func (*Command_Mkdir) isCommand_Op() {}
 
 func (*Command_Mknod) isCommand_Op() {}
@@ -849,6 +863,8 @@ func (*Command_Noop) isCommand_Op() {}
 func (*Command_SweepChunks) isCommand_Op() {}
 
 func (*Command_ReportVersion) isCommand_Op() {}
+
+func (*Command_ReportSpace) isCommand_Op() {}
 
 type Mkdir struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2314,6 +2330,71 @@ func (*Noop) Descriptor() ([]byte, []int) {
 	return file_command_proto_rawDescGZIP(), []int{27}
 }
 
+// ReportSpace records whether a member is below its free-space reserve
+// (command version 5). While any member is, nodes refuse the mutations
+// that add metadata (creates, links, xattrs, file commits with new data)
+// with ENOSPC; removals go on, so space can be freed. Only the nodes send
+// it, each for itself.
+type ReportSpace struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          uint64                 `protobuf:"varint,1,opt,name=node,proto3" json:"node,omitempty"`
+	Low           bool                   `protobuf:"varint,2,opt,name=low,proto3" json:"low,omitempty"`
+	FreeBytes     uint64                 `protobuf:"varint,3,opt,name=free_bytes,json=freeBytes,proto3" json:"free_bytes,omitempty"` // what the node measured when it reported
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportSpace) Reset() {
+	*x = ReportSpace{}
+	mi := &file_command_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportSpace) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportSpace) ProtoMessage() {}
+
+func (x *ReportSpace) ProtoReflect() protoreflect.Message {
+	mi := &file_command_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportSpace.ProtoReflect.Descriptor instead.
+func (*ReportSpace) Descriptor() ([]byte, []int) {
+	return file_command_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ReportSpace) GetNode() uint64 {
+	if x != nil {
+		return x.Node
+	}
+	return 0
+}
+
+func (x *ReportSpace) GetLow() bool {
+	if x != nil {
+		return x.Low
+	}
+	return false
+}
+
+func (x *ReportSpace) GetFreeBytes() uint64 {
+	if x != nil {
+		return x.FreeBytes
+	}
+	return 0
+}
+
 // Result is a command's outcome, identical on every replica.
 type Result struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2330,7 +2411,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_command_proto_msgTypes[28]
+	mi := &file_command_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2342,7 +2423,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[28]
+	mi := &file_command_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2355,7 +2436,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{28}
+	return file_command_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Result) GetErrno() Errno {
@@ -2434,7 +2515,7 @@ const file_command_proto_rawDesc = "" +
 	" \x01(\x03R\actimeNs\x12\x1e\n" +
 	"\n" +
 	"generation\x18\v \x01(\x04R\n" +
-	"generation\"\xc0\t\n" +
+	"generation\"\xfa\t\n" +
 	"\aCommand\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\x04R\x05shard\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\x04R\bclientId\x12\x10\n" +
@@ -2468,7 +2549,8 @@ const file_command_proto_rawDesc = "" +
 	"\bset_home\x18\x1c \x01(\v2\x0f.geomds.SetHomeH\x00R\asetHome\x12\"\n" +
 	"\x04noop\x18\x1d \x01(\v2\f.geomds.NoopH\x00R\x04noop\x128\n" +
 	"\fsweep_chunks\x18\x1e \x01(\v2\x13.geomds.SweepChunksH\x00R\vsweepChunks\x12>\n" +
-	"\x0ereport_version\x18\x1f \x01(\v2\x15.geomds.ReportVersionH\x00R\rreportVersionB\x04\n" +
+	"\x0ereport_version\x18\x1f \x01(\v2\x15.geomds.ReportVersionH\x00R\rreportVersion\x128\n" +
+	"\freport_space\x18  \x01(\v2\x13.geomds.ReportSpaceH\x00R\vreportSpaceB\x04\n" +
 	"\x02op\":\n" +
 	"\x05Mkdir\x12\x1d\n" +
 	"\x03loc\x18\x01 \x01(\v2\v.geomds.LocR\x03loc\x12\x12\n" +
@@ -2568,7 +2650,12 @@ const file_command_proto_rawDesc = "" +
 	"\rReportVersion\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\x04R\x04node\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\"\x06\n" +
-	"\x04Noop\"\xce\x01\n" +
+	"\x04Noop\"R\n" +
+	"\vReportSpace\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\x04R\x04node\x12\x10\n" +
+	"\x03low\x18\x02 \x01(\bR\x03low\x12\x1d\n" +
+	"\n" +
+	"free_bytes\x18\x03 \x01(\x04R\tfreeBytes\"\xce\x01\n" +
 	"\x06Result\x12#\n" +
 	"\x05errno\x18\x01 \x01(\x0e2\r.geomds.ErrnoR\x05errno\x12\x16\n" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x12 \n" +
@@ -2630,7 +2717,7 @@ func file_command_proto_rawDescGZIP() []byte {
 }
 
 var file_command_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_command_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_command_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_command_proto_goTypes = []any{
 	(Errno)(0),            // 0: geomds.Errno
 	(*Creds)(nil),         // 1: geomds.Creds
@@ -2661,7 +2748,8 @@ var file_command_proto_goTypes = []any{
 	(*SetHome)(nil),       // 26: geomds.SetHome
 	(*ReportVersion)(nil), // 27: geomds.ReportVersion
 	(*Noop)(nil),          // 28: geomds.Noop
-	(*Result)(nil),        // 29: geomds.Result
+	(*ReportSpace)(nil),   // 29: geomds.ReportSpace
+	(*Result)(nil),        // 30: geomds.Result
 }
 var file_command_proto_depIdxs = []int32{
 	1,  // 0: geomds.Command.creds:type_name -> geomds.Creds
@@ -2687,24 +2775,25 @@ var file_command_proto_depIdxs = []int32{
 	28, // 20: geomds.Command.noop:type_name -> geomds.Noop
 	25, // 21: geomds.Command.sweep_chunks:type_name -> geomds.SweepChunks
 	27, // 22: geomds.Command.report_version:type_name -> geomds.ReportVersion
-	2,  // 23: geomds.Mkdir.loc:type_name -> geomds.Loc
-	2,  // 24: geomds.Mknod.loc:type_name -> geomds.Loc
-	2,  // 25: geomds.Unlink.loc:type_name -> geomds.Loc
-	2,  // 26: geomds.Rmdir.loc:type_name -> geomds.Loc
-	2,  // 27: geomds.Symlink.loc:type_name -> geomds.Loc
-	2,  // 28: geomds.Link.new_loc:type_name -> geomds.Loc
-	2,  // 29: geomds.Rename.from:type_name -> geomds.Loc
-	2,  // 30: geomds.Rename.to:type_name -> geomds.Loc
-	21, // 31: geomds.SetLayout.extents:type_name -> geomds.Extent
-	22, // 32: geomds.SetLayout.new_chunks:type_name -> geomds.ChunkRef
-	14, // 33: geomds.SetLayout.attr:type_name -> geomds.SetAttr
-	0,  // 34: geomds.Result.errno:type_name -> geomds.Errno
-	3,  // 35: geomds.Result.attr:type_name -> geomds.Attr
-	36, // [36:36] is the sub-list for method output_type
-	36, // [36:36] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	29, // 23: geomds.Command.report_space:type_name -> geomds.ReportSpace
+	2,  // 24: geomds.Mkdir.loc:type_name -> geomds.Loc
+	2,  // 25: geomds.Mknod.loc:type_name -> geomds.Loc
+	2,  // 26: geomds.Unlink.loc:type_name -> geomds.Loc
+	2,  // 27: geomds.Rmdir.loc:type_name -> geomds.Loc
+	2,  // 28: geomds.Symlink.loc:type_name -> geomds.Loc
+	2,  // 29: geomds.Link.new_loc:type_name -> geomds.Loc
+	2,  // 30: geomds.Rename.from:type_name -> geomds.Loc
+	2,  // 31: geomds.Rename.to:type_name -> geomds.Loc
+	21, // 32: geomds.SetLayout.extents:type_name -> geomds.Extent
+	22, // 33: geomds.SetLayout.new_chunks:type_name -> geomds.ChunkRef
+	14, // 34: geomds.SetLayout.attr:type_name -> geomds.SetAttr
+	0,  // 35: geomds.Result.errno:type_name -> geomds.Errno
+	3,  // 36: geomds.Result.attr:type_name -> geomds.Attr
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_command_proto_init() }
@@ -2735,6 +2824,7 @@ func file_command_proto_init() {
 		(*Command_Noop)(nil),
 		(*Command_SweepChunks)(nil),
 		(*Command_ReportVersion)(nil),
+		(*Command_ReportSpace)(nil),
 	}
 	file_command_proto_msgTypes[22].OneofWrappers = []any{}
 	type x struct{}
@@ -2743,7 +2833,7 @@ func file_command_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_command_proto_rawDesc), len(file_command_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/geomds/geomds/chunkstore"
 	"github.com/geomds/geomds/proto/chunksum"
+	"github.com/geomds/geomds/proto/errstatus"
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
@@ -27,6 +28,9 @@ type Service struct {
 	// lacks from a node at one of sites (length 0 = to the end), returning
 	// the bytes and the chunk's size.
 	Relay func(ctx context.Context, sites []string, id string, off, length uint64) ([]byte, uint64, error)
+	// Refuse, when set and returning an error, refuses every upload with
+	// ENOSPC and that error's text (the node is low on space).
+	Refuse func() error
 }
 
 var _ pb.ChunksServer = (*Service)(nil)
@@ -39,6 +43,11 @@ func (v *Service) Register(g grpc.ServiceRegistrar) { pb.RegisterChunksServer(g,
 
 // Put receives one chunk and stores it after verifying size and sum.
 func (v *Service) Put(stream pb.Chunks_PutServer) error {
+	if v.Refuse != nil {
+		if err := v.Refuse(); err != nil {
+			return errstatus.New(pb.Errno_ENOSPC, "put: "+err.Error())
+		}
+	}
 	first, err := stream.Recv()
 	if errors.Is(err, io.EOF) {
 		return toStatus(fmt.Errorf("put: %w: empty stream", chunkstore.ErrInvalidID))

@@ -135,6 +135,15 @@ func (f *FSM) applyEntry(b *storage.Batch, e replica.Entry, versions map[uint64]
 		}
 		return res, true, err
 	}
+	if rs := cmd.GetReportSpace(); rs != nil && clusterVersion(versions) >= reportSpaceVersion {
+		res, err := reportSpace(b, rs)
+		if res != nil {
+			res.AppliedIndex = e.Index
+		}
+		return res, true, err
+	}
+	// Below reportSpaceVersion the namespace refuses ReportSpace as a
+	// replica of an older version does: ENOTSUP.
 	res, err := namespace.ApplyAt(b, cmd, clusterVersion(versions))
 	if err != nil {
 		return nil, false, err

@@ -247,3 +247,34 @@ func reportVersion(b *storage.Batch, rv *pb.ReportVersion, versions map[uint64]u
 	versions[m.GetId()] = m.GetCommandVersion()
 	return &pb.Result{}, nil
 }
+
+// reportSpaceVersion is the command version that records ReportSpace.
+const reportSpaceVersion = 5
+
+// reportSpace records whether a member is below its free-space reserve.
+func reportSpace(b *storage.Batch, rs *pb.ReportSpace) (*pb.Result, error) {
+	v, ok, err := b.GetSys(memberKey(rs.GetNode()))
+	if err != nil {
+		return nil, err
+	}
+	m := &pb.Member{}
+	if !ok || proto.Unmarshal(v, m) != nil {
+		return &pb.Result{Errno: pb.Errno_EINVAL, Detail: "space report for an unknown member"}, nil
+	}
+	m.LowSpace, m.FreeBytes = rs.GetLow(), rs.GetFreeBytes()
+	if err := putMember(b, m); err != nil {
+		return nil, err
+	}
+	return &pb.Result{}, nil
+}
+
+// LowSpace returns the members below their free-space reserve, by ID.
+func (f *FSM) LowSpace() []*pb.Member {
+	var low []*pb.Member
+	for _, m := range f.Members() {
+		if m.GetLowSpace() {
+			low = append(low, m)
+		}
+	}
+	return low
+}

@@ -32,6 +32,7 @@ type Metrics struct {
 
 	Term, Commit, Applied, ApplyLag, IsLeader prometheus.Gauge
 	Inodes, Bytes                             prometheus.Gauge
+	FreeBytes                                 prometheus.Gauge
 }
 
 // New registers a node's series; node and site label every series.
@@ -71,6 +72,7 @@ func New(node, site string) *Metrics {
 	m.IsLeader = gauge("raft_is_leader", "1 when this node leads shard 1.")
 	m.Inodes = gauge("namespace_inodes", "Inodes in the namespace.")
 	m.Bytes = gauge("namespace_bytes", "Bytes of file contents in the namespace.")
+	m.FreeBytes = gauge("free_bytes", "Free bytes on the file systems of the data dir and a file:// chunk store (the least of them).")
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -31,7 +31,8 @@ type applier struct {
 // Version 3 bounds RemoveAll: RemoveAll.max_entries, and the refusal of a
 // big tree without it (see MaxRemoveAllEntries). Version 4 bounds a
 // session's end (see maxSessionReleases) and a Release's handle count.
-const CommandVersion = 4
+// Version 5 adds ReportSpace, the low-space alarm of the member registry.
+const CommandVersion = 5
 
 // Apply applies one command. Rejections (ENOENT, EEXIST, ...) are returned
 // in Result.Errno and write nothing but the exactly-once bookkeeping; the
@@ -125,6 +126,8 @@ func commandVersion(cmd *pb.Command) uint64 {
 		if op.RemoveAll.GetMaxEntries() > 0 {
 			return 3
 		}
+	case *pb.Command_ReportSpace:
+		return 5 // recorded by the member registry (server/fsm), refused here below it
 	}
 	return 1
 }

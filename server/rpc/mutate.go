@@ -18,6 +18,9 @@ func (s *Server) Mutate(ctx context.Context, req *pb.MutateRequest) (*pb.MutateR
 	if err := validateCommand(cmd); err != nil {
 		return nil, err
 	}
+	if err := s.spaceErr(cmd); err != nil {
+		return nil, err
+	}
 	if err := s.QuorumErr(); err != nil {
 		return nil, toStatus(err, s.leaderName())
 	}

@@ -29,6 +29,10 @@ type Options struct {
 	// CommandVersions sets the command version some nodes report, by
 	// name ("n3": 1 stands for a node of an older version).
 	CommandVersions map[string]uint64
+	// MinFreeSpace is every node's free-space reserve (0 = none), and
+	// FreeSpace, by node name, what a node measures instead of statfs.
+	MinFreeSpace    uint64
+	FreeSpace       map[string]func(dir string) (uint64, error)
 	SnapshotEntries uint64
 	CompactKeep     uint64
 	Logger          *slog.Logger // default: discard
@@ -103,7 +107,8 @@ func (c *Cluster) startNode(i int, l net.Listener) {
 		TickInterval: 10 * time.Millisecond, HeartbeatTicks: 2, ElectionTicks: 30,
 		SnapshotEntries: c.opts.SnapshotEntries, CompactKeep: c.opts.CompactKeep,
 		CommandVersion: c.opts.CommandVersions[p.Name],
-		Logger:         c.opts.Logger.With("node", p.Name),
+		MinFreeSpace:   c.opts.MinFreeSpace, FreeSpace: c.opts.FreeSpace[p.Name],
+		Logger: c.opts.Logger.With("node", p.Name),
 	})
 	if err != nil {
 		c.t.Fatalf("start %s: %v", p.Name, err)
