@@ -76,6 +76,10 @@ func serveCmd() *cobra.Command {
 }
 
 func (f *serveFlags) config() (server.Config, error) {
+	minFree, err := parseBytes(f.minFree)
+	if err != nil {
+		return server.Config{}, fmt.Errorf("--min-free-space: %w", err)
+	}
 	peers, err := server.ParseInitialCluster(f.initialCluster)
 	if err != nil {
 		return server.Config{}, err
@@ -90,10 +94,6 @@ func (f *serveFlags) config() (server.Config, error) {
 	}
 	if f.sweepGrace < 0 || f.sweepInterval <= 0 {
 		return server.Config{}, fmt.Errorf("--chunk-sweep-grace must be ≥ 0 and --chunk-sweep-interval > 0")
-	}
-	minFree, err := parseBytes(f.minFree)
-	if err != nil {
-		return server.Config{}, fmt.Errorf("--min-free-space: %w", err)
 	}
 	sweepGrace := f.sweepGrace
 	if sweepGrace == 0 {
