@@ -131,20 +131,30 @@ func (c *Client) RemoveAll(ctx context.Context, path string) error {
 // path someone else removed meanwhile is no error. A cluster with a member
 // of a version before bounded removals gets the whole tree in one command.
 func (c *Client) RemoveTree(ctx context.Context, path string) error {
+	return c.RemoveTreeProgress(ctx, path, nil)
+}
+
+// RemoveTreeProgress is RemoveTree, calling removed (when not nil) with
+// the entries each part removed before the last: a part that leaves
+// entries behind removed a full part's worth.
+func (c *Client) RemoveTreeProgress(ctx context.Context, path string, removed func(entries int)) error {
 	op := &pb.RemoveAll{Path: path, MaxEntries: removeAllPart}
-	removed := false // some part was removed
+	some := false // some part was removed
 	for {
 		res, err := c.mutatePath(ctx, "remove", path, &pb.Command{Op: &pb.Command_RemoveAll{RemoveAll: op}})
 		switch {
 		case ErrnoOf(err) == pb.Errno_ENOTSUP && op.MaxEntries != 0:
 			op = &pb.RemoveAll{Path: path}
 			continue
-		case ErrnoOf(err) == pb.Errno_ENOENT && removed:
+		case ErrnoOf(err) == pb.Errno_ENOENT && some:
 			return nil
 		case err != nil || !res.GetMore():
 			return err
 		}
-		removed = true
+		some = true
+		if removed != nil {
+			removed(int(op.GetMaxEntries()))
+		}
 	}
 }
 

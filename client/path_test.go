@@ -158,8 +158,12 @@ func TestRemoveAllInParts(t *testing.T) {
 	})
 	c := newTestClient(t, Config{}, n)
 	ctx := context.Background()
-	if err := c.RemoveAll(ctx, "/big"); err != nil {
+	var reported []int
+	if err := c.RemoveTreeProgress(ctx, "/big", func(n int) { reported = append(reported, n) }); err != nil {
 		t.Fatal(err)
+	}
+	if len(reported) != 2 || reported[0] != removeAllPart || reported[1] != removeAllPart {
+		t.Fatalf("progress %v, want two full parts before the last", reported)
 	}
 	muts := n.mutations()
 	if len(muts) != 3 {

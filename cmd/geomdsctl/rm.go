@@ -1,6 +1,8 @@
 package main
 
 import (
+	"sync/atomic"
+
 	"github.com/spf13/cobra"
 )
 
@@ -21,7 +23,11 @@ func (a *app) rmCommand() *cobra.Command {
 				if !recursive {
 					return c.Remove(ctx, p)
 				}
-				return c.RemoveTree(ctx, p) // unlike RemoveAll, a missing path is an error
+				// Unlike RemoveAll, a missing path is an error.
+				var done atomic.Int64
+				stop := a.counter("removed", "entries", &done)
+				defer stop()
+				return c.RemoveTreeProgress(ctx, p, func(n int) { done.Add(int64(n)) })
 			})
 		},
 	}
