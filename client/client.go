@@ -25,6 +25,7 @@ type Client struct {
 
 	applied  atomic.Uint64 // highest applied index seen in any reply
 	lastMeta atomic.Pointer[pb.ReplyMeta]
+	lowSpace atomic.Bool // the latest reply said a member is low on space
 
 	mu     sync.Mutex // guards sticky, leader and the endpoints' learnt fields
 	sticky *endpoint  // the endpoint that answered last
@@ -155,6 +156,7 @@ func (c *Client) succeeded(ep *endpoint, meta *pb.ReplyMeta) {
 	c.learnLocked(ep, meta)
 	c.mu.Unlock()
 	if meta != nil {
+		c.lowSpace.Store(meta.GetLowSpace())
 		c.lastMeta.Store(meta)
 		c.noteApplied(meta.GetAppliedIndex())
 	}

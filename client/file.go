@@ -126,6 +126,11 @@ func (f *File) WriteAtContext(ctx context.Context, p []byte, off int64) (int, er
 	if err := f.checkWrite("write", off); err != nil {
 		return 0, err
 	}
+	if f.c.lowSpace.Load() {
+		// The commit would be refused; say so now, not at close, which
+		// many programs do not check.
+		return 0, f.fail("write", pb.Errno_ENOSPC, "no space: a member of the cluster is below its free-space reserve")
+	}
 	cn := f.cnt
 	cn.mu.Lock()
 	defer cn.mu.Unlock()

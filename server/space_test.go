@@ -10,8 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/geomds/geomds/chunkstore"
 	"github.com/geomds/geomds/client"
 	pb "github.com/geomds/geomds/proto/geomdspb"
+	"github.com/geomds/geomds/server/chunk"
 	"github.com/geomds/geomds/server/servertest"
 )
 
@@ -69,9 +76,28 @@ func TestLowSpace(t *testing.T) {
 			t.Errorf("%s while low on space: %v, want ENOSPC", name, err)
 		}
 	}
-	// The upload is refused by west's node, before any commit is tried.
-	if err := writeExisting(ctx, west, "/kept", 8<<20); !strings.Contains(fmt.Sprint(err), "put: node n2 (site west) is below its free-space reserve") {
-		t.Errorf("upload at west while low on space: %v, want the store's refusal", err)
+	// A client that learnt of it refuses the write itself, at write(2)
+	// rather than at close, which many programs do not check.
+	f, err := west.OpenFile(ctx, "/kept", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("x"), 0); client.ErrnoOf(err) != pb.Errno_ENOSPC {
+		t.Errorf("write while low on space: %v, want ENOSPC at once", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Errorf("close after the refused write: %v", err)
+	}
+	// West's node refuses uploads to its store itself, for writers that
+	// had not learnt of it.
+	cc, err := grpc.NewClient(c.Nodes[1].Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	if err := chunk.PutRemote(ctx, cc, chunkstore.NewID(), []byte("data")); status.Code(err) != codes.ResourceExhausted || // ENOSPC
+		!strings.Contains(fmt.Sprint(err), "put: node n2 (site west) is below its free-space reserve") {
+		t.Errorf("chunk upload at west while low on space: %v, want ENOSPC from the store", err)
 	}
 	if _, err := east.Stat(ctx, "/kept"); err != nil {
 		t.Errorf("stat while low on space: %v", err)

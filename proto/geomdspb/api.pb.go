@@ -155,6 +155,9 @@ type ReplyMeta struct {
 	// to a voter at another site) and its time in the handler.
 	WanRoundTrips uint32 `protobuf:"varint,7,opt,name=wan_round_trips,json=wanRoundTrips,proto3" json:"wan_round_trips,omitempty"`
 	ServerNs      int64  `protobuf:"varint,8,opt,name=server_ns,json=serverNs,proto3" json:"server_ns,omitempty"`
+	// A member is below its free-space reserve: calls that add metadata or
+	// data are refused with ENOSPC (clients refuse writes at once).
+	LowSpace      bool `protobuf:"varint,9,opt,name=low_space,json=lowSpace,proto3" json:"low_space,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -243,6 +246,13 @@ func (x *ReplyMeta) GetServerNs() int64 {
 		return x.ServerNs
 	}
 	return 0
+}
+
+func (x *ReplyMeta) GetLowSpace() bool {
+	if x != nil {
+		return x.LowSpace
+	}
+	return false
 }
 
 type MutateRequest struct {
@@ -2633,7 +2643,7 @@ const file_api_proto_rawDesc = "" +
 	"\vmin_applied\x18\x02 \x01(\x04R\n" +
 	"minApplied\x12(\n" +
 	"\x10max_staleness_ns\x18\x03 \x01(\x03R\x0emaxStalenessNs\x12#\n" +
-	"\x05creds\x18\x04 \x01(\v2\r.geomds.CredsR\x05creds\"\x8f\x02\n" +
+	"\x05creds\x18\x04 \x01(\v2\r.geomds.CredsR\x05creds\"\xac\x02\n" +
 	"\tReplyMeta\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x125\n" +
@@ -2642,7 +2652,8 @@ const file_api_proto_rawDesc = "" +
 	"\fstaleness_ns\x18\x05 \x01(\x03R\vstalenessNs\x12\x16\n" +
 	"\x06leader\x18\x06 \x01(\tR\x06leader\x12&\n" +
 	"\x0fwan_round_trips\x18\a \x01(\rR\rwanRoundTrips\x12\x1b\n" +
-	"\tserver_ns\x18\b \x01(\x03R\bserverNs\":\n" +
+	"\tserver_ns\x18\b \x01(\x03R\bserverNs\x12\x1b\n" +
+	"\tlow_space\x18\t \x01(\bR\blowSpace\":\n" +
 	"\rMutateRequest\x12)\n" +
 	"\acommand\x18\x01 \x01(\v2\x0f.geomds.CommandR\acommand\"\\\n" +
 	"\vMutateReply\x12%\n" +

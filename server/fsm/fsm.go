@@ -25,6 +25,7 @@ type FSM struct {
 
 	mu      sync.Mutex            // guards members
 	members map[uint64]*pb.Member // the registry, by node ID; refreshed after membership entries
+	low     atomic.Bool           // some member of the registry is low on space
 }
 
 var _ replica.StateMachine = (*FSM)(nil)

@@ -109,9 +109,14 @@ func (f *FSM) loadMembers() error {
 	if err != nil {
 		return err
 	}
+	low := false
+	for _, m := range ms {
+		low = low || m.GetLowSpace()
+	}
 	f.mu.Lock()
 	f.members = ms
 	f.mu.Unlock()
+	f.low.Store(low)
 	return nil
 }
 
@@ -268,8 +273,14 @@ func reportSpace(b *storage.Batch, rs *pb.ReportSpace) (*pb.Result, error) {
 	return &pb.Result{}, nil
 }
 
+// AnyLowSpace reports whether some member is below its free-space reserve.
+func (f *FSM) AnyLowSpace() bool { return f.low.Load() }
+
 // LowSpace returns the members below their free-space reserve, by ID.
 func (f *FSM) LowSpace() []*pb.Member {
+	if !f.AnyLowSpace() {
+		return nil
+	}
 	var low []*pb.Member
 	for _, m := range f.Members() {
 		if m.GetLowSpace() {

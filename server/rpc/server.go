@@ -104,5 +104,6 @@ func (s *Server) meta(c pb.Consistency, staleness time.Duration) *pb.ReplyMeta {
 		AppliedIndex: s.cfg.FSM.Applied(),
 		StalenessNs:  int64(staleness),
 		Leader:       s.leaderName(),
+		LowSpace:     s.cfg.FSM.AnyLowSpace(),
 	}
 }
