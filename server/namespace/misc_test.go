@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"pgregory.net/rapid"
 )
@@ -316,4 +318,100 @@ func mustApplyAt(t *testing.T, tx Tx, cmd *pb.Command, cluster uint64) *pb.Resul
 		t.Fatalf("after %v: %v", cmd, err)
 	}
 	return res
+}
+
+// Random sessions opening, releasing and abandoning handles on files that
+// are unlinked meanwhile, against a tiny release budget: every state
+// passes Check, and once the ended sessions are reaped and every session
+// has expired, the state is the one version 3 reaches releasing each
+// session's handles at once.
+func TestSessionEndsReapedRandom(t *testing.T) {
+	saved := sessionReleaseBudget
+	t.Cleanup(func() { sessionReleaseBudget = saved })
+	rapid.Check(t, func(rt *rapid.T) {
+		sessionReleaseBudget = rapid.IntRange(1, 4).Draw(rt, "budget")
+		bounded, whole := newTx(t), newTx(t)
+		now := int64(1)
+		apply := func(cmd *pb.Command) *pb.Result {
+			cmd.TimeNs = now
+			var res *pb.Result
+			for _, s := range []struct {
+				tx      Tx
+				cluster uint64
+			}{{bounded, CommandVersion}, {whole, 3}} {
+				r, err := ApplyAt(s.tx, proto.Clone(cmd).(*pb.Command), s.cluster)
+				if err != nil {
+					rt.Fatalf("%v at version %d: %v", cmd, s.cluster, err)
+				}
+				if err := Check(s.tx); err != nil {
+					rt.Fatalf("after %v at version %d: %v", cmd, s.cluster, err)
+				}
+				if s.cluster == CommandVersion {
+					res = r
+				}
+			}
+			return res
+		}
+		type file struct {
+			path string
+			ino  uint64
+		}
+		var linked []file
+		handles := map[uint64][]uint64{} // by client, as the bounded state gave them
+		for i := range rapid.IntRange(1, 80).Draw(rt, "steps") {
+			c := uint64(rapid.IntRange(1, 3).Draw(rt, "client"))
+			switch rapid.IntRange(0, 6).Draw(rt, "op") {
+			case 0: // create, opened
+				p := fmt.Sprintf("/f%d", i)
+				res := apply(&pb.Command{ClientId: c, Op: &pb.Command_Mknod{Mknod: &pb.Mknod{Loc: &pb.Loc{Path: p}, Mode: sIFREG | 0o644, Open: true}}})
+				linked = append(linked, file{p, res.GetAttr().GetIno()})
+				handles[c] = append(handles[c], res.GetHandle())
+			case 1: // open a linked file again
+				if len(linked) > 0 {
+					f := rapid.SampledFrom(linked).Draw(rt, "open")
+					res := apply(&pb.Command{ClientId: c, Op: &pb.Command_Open{Open: &pb.Open{Ino: f.ino, Flags: oRdWr}}})
+					handles[c] = append(handles[c], res.GetHandle())
+				}
+			case 2: // unlink
+				if len(linked) > 0 {
+					k := rapid.IntRange(0, len(linked)-1).Draw(rt, "unlink")
+					apply(&pb.Command{Op: &pb.Command_Unlink{Unlink: &pb.Unlink{Loc: &pb.Loc{Path: linked[k].path}}}})
+					linked = append(linked[:k], linked[k+1:]...)
+				}
+			case 3: // release some of the client's handles
+				if hs := handles[c]; len(hs) > 0 {
+					n := rapid.IntRange(1, len(hs)).Draw(rt, "release")
+					apply(&pb.Command{ClientId: c, Op: &pb.Command_Release{Release: &pb.Release{Handle: hs[0], More: hs[1:n]}}})
+					handles[c] = hs[n:]
+				}
+			case 4: // the client closes its session
+				apply(&pb.Command{ClientId: c, Op: &pb.Command_CloseSession{CloseSession: &pb.CloseSession{}}})
+				handles[c] = nil
+			case 5: // time passes: sessions silent for longer than the timeout end
+				now += rapid.SampledFrom([]int64{1e9, DefaultSessionTimeout / 2, DefaultSessionTimeout + 1}).Draw(rt, "tick")
+				apply(&pb.Command{Op: &pb.Command_Noop{Noop: &pb.Noop{}}})
+			case 6: // the client renews its session
+				apply(&pb.Command{ClientId: c, Op: &pb.Command_KeepAlive{KeepAlive: &pb.KeepAlive{}}})
+			}
+		}
+		// Every session expires; Noops reap what is left, as the leader's
+		// would, and settle the lazy next-expiry bound in both.
+		now += 2 * DefaultSessionTimeout
+		for range 200 {
+			apply(&pb.Command{Op: &pb.Command_Noop{Noop: &pb.Noop{}}})
+			if due, err := ExpiryDue(bounded, now); err != nil || !due {
+				break
+			}
+		}
+		if due, _ := ExpiryDue(bounded, now); due {
+			rt.Fatal("session work still due after 200 Noops")
+		}
+		now++
+		apply(&pb.Command{Op: &pb.Command_Noop{Noop: &pb.Noop{}}})
+		a, _ := Digest(bounded)
+		b, _ := Digest(whole)
+		if a != b {
+			rt.Fatal("after every session ended, the bounded state differs from releasing each session at once")
+		}
+	})
 }

@@ -260,8 +260,12 @@ func (a *applier) releaseBudget() int {
 	if a.cluster < boundedSessionEndVersion {
 		return math.MaxInt
 	}
-	return maxSessionReleases - a.sessionReleases
+	return sessionReleaseBudget - a.sessionReleases
 }
+
+// sessionReleaseBudget is maxSessionReleases; tests lower it to drive
+// reaping with small sessions.
+var sessionReleaseBudget = maxSessionReleases
 
 // endSession releases a.sess's handles (within the budget; a reap row keeps
 // the rest), drops its stored results and removes its record.
