@@ -21,10 +21,10 @@ const spaceInterval = 2 * time.Second
 // together; the registry lets every node refuse what would fill them
 // further (rpc.Server's space check) before a full disk stops them all
 // (a write the storage cannot make stops the node).
+//
+// With no reserve the node only measures (for the metric) and clears a
+// record it left while it had one.
 func (n *Node) watchSpace(ctx context.Context) {
-	if n.cfg.MinFreeSpace == 0 {
-		return
-	}
 	refused := false // the cluster's version cannot record it yet
 	check := func() {
 		free, err := n.freeSpace()
@@ -37,7 +37,8 @@ func (n *Node) watchSpace(ctx context.Context) {
 		if !ok {
 			return
 		}
-		low := free < n.cfg.MinFreeSpace || m.GetLowSpace() && free < n.cfg.MinFreeSpace/2*3
+		reserve := n.cfg.MinFreeSpace
+		low := reserve > 0 && (free < reserve || m.GetLowSpace() && free < reserve/2*3)
 		n.lowSpace.Store(low)
 		if low == m.GetLowSpace() {
 			return
