@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -215,6 +216,11 @@ func (cn *content) writeLocked(ctx context.Context, p []byte, off int64) error {
 		return &Error{Errno: pb.Errno_EFBIG, Op: "write", Path: inoString(cn.ino), Msg: "file too large"}
 	}
 	cn.reapLocked()
+	if len(cn.layout) > extents.Max {
+		// The commit would be refused: say so at write(2), not at close.
+		return &Error{Errno: pb.Errno_EFBIG, Op: "write", Path: inoString(cn.ino),
+			Msg: fmt.Sprintf("file too fragmented: its layout passed %d extents; truncate it, or write it again in order", extents.Max)}
+	}
 	cn.size = max(cn.size, off+int64(len(p)))
 	cn.dirty = true
 	cn.wrote = cn.wrote.add(off, off+int64(len(p)))

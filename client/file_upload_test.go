@@ -654,3 +654,35 @@ func TestChunkTiers(t *testing.T) {
 		}
 	}
 }
+
+// A file whose layout passed extents.Max (scattered writes and commits,
+// each its own extent) refuses the next write with EFBIG, at write(2)
+// rather than at the commit; a truncation that brings it back under the
+// bound lets writes in.
+func TestWriteTooFragmented(t *testing.T) {
+	cn := newContent(&Client{}, &pb.Attr{Ino: 2, Size: 1})
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	cn.loaded = true
+	fragmented := func(n int) {
+		cn.layout = make([]*pb.Extent, n)
+		for i := range cn.layout { // 1 byte of every 2
+			cn.layout[i] = &pb.Extent{Offset: 2 * uint64(i), Length: 1, Chunk: "c", ChunkOffset: uint64(i)}
+		}
+		cn.size = 2 * int64(n)
+	}
+	ctx := context.Background()
+	write := func(off int64) error { return cn.writeLocked(ctx, []byte{1}, off) }
+	fragmented(extents.Max)
+	if err := write(1); err != nil {
+		t.Fatalf("write with %d extents: %v", extents.Max, err)
+	}
+	fragmented(extents.Max + 1)
+	if err := write(1); ErrnoOf(err) != pb.Errno_EFBIG {
+		t.Fatalf("write past %d extents: %v, want EFBIG", extents.Max, err)
+	}
+	cn.truncateLocked(2 * extents.Max)
+	if err := write(1); err != nil {
+		t.Fatalf("write after truncating back to %d extents: %v", extents.Max, err)
+	}
+}

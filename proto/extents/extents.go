@@ -12,6 +12,11 @@ import (
 	pb "github.com/geomds/geomds/proto/geomdspb"
 )
 
+// Max is the most extents a file's layout may hold: the namespace refuses a
+// commit past it with EFBIG, so that the commands that rewrite a layout
+// stay short.
+const Max = 1 << 16
+
 // End is the file offset just past e.
 func End(e *pb.Extent) uint64 { return e.GetOffset() + e.GetLength() }
 

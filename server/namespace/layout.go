@@ -11,7 +11,7 @@ import (
 
 // Layout limits.
 const (
-	MaxExtents     = 1 << 16
+	MaxExtents     = extents.Max
 	MaxInlineBytes = 64 << 10 // inline data per file
 	MaxChunkID     = 255
 )
