@@ -14,7 +14,10 @@ import (
 // result with an errno is returned together with an *Error.
 func (c *Client) Mutate(ctx context.Context, cmd *pb.Command) (*pb.Result, error) {
 	cmd = proto.Clone(cmd).(*pb.Command)
-	seq, acked := c.seqs.take()
+	seq, acked, err := c.seqs.take(ctx)
+	if err != nil {
+		return nil, err
+	}
 	defer c.seqs.done(seq)
 	if cmd.Shard == 0 {
 		cmd.Shard = 1
@@ -26,7 +29,7 @@ func (c *Client) Mutate(ctx context.Context, cmd *pb.Command) (*pb.Result, error
 	op, path := describe(cmd)
 	req := &pb.MutateRequest{Command: cmd}
 	var res *pb.Result
-	err := c.invoke(ctx, "Mutate", mutateCall, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
+	err = c.invoke(ctx, "Mutate", mutateCall, func(ctx context.Context, ep *endpoint) (*pb.ReplyMeta, error) {
 		reply, err := ep.ns.Mutate(ctx, req)
 		res = reply.GetResult()
 		c.noteApplied(res.GetAppliedIndex())

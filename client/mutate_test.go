@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	pb "github.com/geomds/geomds/proto/geomdspb"
 	"google.golang.org/grpc/codes"
@@ -109,20 +110,66 @@ func TestMutateAckedSeqAdvances(t *testing.T) {
 
 func TestSeqTrackerOutOfOrder(t *testing.T) {
 	var st seqTracker
-	s1, _ := st.take()
-	s2, _ := st.take()
-	s3, _ := st.take()
+	take := func() (seq, acked uint64) {
+		t.Helper()
+		seq, acked, err := st.take(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq, acked
+	}
+	s1, _ := take()
+	s2, _ := take()
+	s3, _ := take()
 	st.done(s2)
-	if _, acked := st.take(); acked != 0 {
+	if _, acked := take(); acked != 0 {
 		t.Fatalf("acked = %d with seq 1 outstanding", acked)
 	}
 	st.done(s1)
-	if _, acked := st.take(); acked != 2 {
+	if _, acked := take(); acked != 2 {
 		t.Fatalf("acked = %d, want 2", acked)
 	}
 	st.done(s3)
-	if _, acked := st.take(); acked != 3 {
+	if _, acked := take(); acked != 3 {
 		t.Fatalf("acked = %d, want 3", acked)
+	}
+}
+
+// With the oldest call still out, take hands out seqs up to maxUnacked past
+// acked_seq (the namespace's bound), then waits until that call returns,
+// or fails with EAGAIN when the caller's ctx ends first.
+func TestSeqTrackerWindow(t *testing.T) {
+	var st seqTracker
+	ctx := context.Background()
+	oldest, _, _ := st.take(ctx)
+	for range maxUnacked - 1 {
+		seq, _, err := st.take(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.done(seq)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, _, err := st.take(short); ErrnoOf(err) != pb.Errno_EAGAIN {
+		t.Fatalf("take %d past acked_seq: %v, want EAGAIN once ctx ends", maxUnacked+1, err)
+	}
+	got := make(chan uint64)
+	go func() {
+		seq, acked, err := st.take(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- seq - acked
+	}()
+	select {
+	case <-got:
+		t.Fatal("take went past the window while the oldest call was out")
+	case <-time.After(20 * time.Millisecond):
+	}
+	st.done(oldest)
+	if d := <-got; d != 1 {
+		t.Fatalf("after the oldest call returned: seq - acked = %d, want 1", d)
 	}
 }
 

@@ -32,7 +32,8 @@ type applier struct {
 // big tree without it (see MaxRemoveAllEntries). Version 4 bounds a
 // session's end (see maxSessionReleases) and a Release's handle count.
 // Version 5 adds ReportSpace, the low-space alarm of the member registry.
-const CommandVersion = 5
+// Version 6 bounds a client's unacknowledged results (MaxUnackedResults).
+const CommandVersion = 6
 
 // Apply applies one command. Rejections (ENOENT, EEXIST, ...) are returned
 // in Result.Errno and write nothing but the exactly-once bookkeeping; the

@@ -415,3 +415,31 @@ func TestSessionEndsReapedRandom(t *testing.T) {
 		}
 	})
 }
+
+// From version 6 a command more than MaxUnackedResults past the client's
+// acknowledged watermark is refused with EAGAIN and changes nothing; with
+// the acknowledgement it goes through. Before version 6 it is applied.
+func TestUnackedResultsBound(t *testing.T) {
+	tx := newTx(t)
+	mk := func(seq, acked uint64) *pb.Command {
+		return &pb.Command{ClientId: 3, Seq: seq, AckedSeq: acked, TimeNs: 1,
+			Op: &pb.Command_Mknod{Mknod: &pb.Mknod{Loc: &pb.Loc{Path: fmt.Sprintf("/f%d", seq)}, Mode: sIFREG | 0o644}}}
+	}
+	mustApply(t, tx, mk(1, 0))
+	if res := mustApply(t, tx, mk(MaxUnackedResults, 0)); res.GetErrno() != pb.Errno_OK {
+		t.Fatalf("seq %d with nothing acknowledged: %v", MaxUnackedResults, res)
+	}
+	before, _ := Digest(tx)
+	if res := mustApply(t, tx, mk(MaxUnackedResults+1, 0)); res.GetErrno() != pb.Errno_EAGAIN {
+		t.Fatalf("seq %d with nothing acknowledged: %v, want EAGAIN", MaxUnackedResults+1, res)
+	}
+	if after, _ := Digest(tx); after != before {
+		t.Fatal("the refused command changed the state")
+	}
+	if res := mustApply(t, tx, mk(MaxUnackedResults+1, 1)); res.GetErrno() != pb.Errno_OK {
+		t.Fatalf("seq %d with seq 1 acknowledged: %v", MaxUnackedResults+1, res)
+	}
+	if res := mustApplyAt(t, tx, mk(3*MaxUnackedResults, 1), 5); res.GetErrno() != pb.Errno_OK {
+		t.Fatalf("at version 5: %v", res)
+	}
+}

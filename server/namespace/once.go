@@ -18,6 +18,17 @@ import (
 // CPU under such a client, while a blind delete is a map entry.
 const ackGapBlind = 4096
 
+// MaxUnackedResults bounds a client's stored results (from command version
+// 6): a command whose seq is more than this past the client's acknowledged
+// watermark is refused with EAGAIN and writes nothing. A client's calls in
+// flight are far fewer; without the bound, a client that never
+// acknowledged would grow its stored results without end, and its
+// session's end would delete them all in one command.
+const (
+	MaxUnackedResults     = 1 << 16
+	boundedResultsVersion = 6
+)
+
 func (a *applier) storedResult(c ClientID, seq uint64) (*pb.Result, error) {
 	v, ok, err := a.tx.Get(resultKey(a.kb, c, seq))
 	if err != nil || !ok {

@@ -87,6 +87,10 @@ func (a *applier) beginSession() (*pb.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if acked := max(s.acked, a.cmd.GetAckedSeq()); a.cluster >= boundedResultsVersion && seq > acked && seq-acked > MaxUnackedResults {
+		// Nothing is written: the client acknowledges and sends it again.
+		return &pb.Result{Errno: pb.Errno_EAGAIN, Detail: "too many results not acknowledged: acknowledge the results you have (acked_seq)"}, nil
+	}
 	if seq > 0 && s.exists {
 		if seq <= s.acked {
 			return &pb.Result{Errno: pb.Errno_ESTALE, Detail: "sequence already acknowledged"}, nil
