@@ -129,28 +129,26 @@ func (f *FSM) applyEntry(b *storage.Batch, e replica.Entry, versions map[uint64]
 		// Every replica decodes the same bytes the same way: a rejection.
 		return &pb.Result{Errno: pb.Errno_EINVAL, Detail: "undecodable command", AppliedIndex: e.Index}, false, nil
 	}
-	if rv := cmd.GetReportVersion(); rv != nil {
-		res, err := reportVersion(b, rv, versions)
-		if res != nil {
-			res.AppliedIndex = e.Index
-		}
-		return res, true, err
+	cluster := clusterVersion(versions)
+	var res *pb.Result
+	var err error
+	registry := true // the command changes the member registry
+	switch {
+	case cmd.GetReportVersion() != nil:
+		res, err = reportVersion(b, cmd.GetReportVersion(), versions)
+	case cmd.GetReportSpace() != nil && cluster >= namespace.ReportSpaceVersion:
+		res, err = reportSpace(b, cmd.GetReportSpace())
+	default:
+		// Below ReportSpaceVersion the namespace refuses ReportSpace as a
+		// replica of an older version does: ENOTSUP.
+		registry = false
+		res, err = namespace.ApplyAt(b, cmd, cluster)
 	}
-	if rs := cmd.GetReportSpace(); rs != nil && clusterVersion(versions) >= reportSpaceVersion {
-		res, err := reportSpace(b, rs)
-		if res != nil {
-			res.AppliedIndex = e.Index
-		}
-		return res, true, err
-	}
-	// Below reportSpaceVersion the namespace refuses ReportSpace as a
-	// replica of an older version does: ENOTSUP.
-	res, err := namespace.ApplyAt(b, cmd, clusterVersion(versions))
 	if err != nil {
-		return nil, false, err
+		return nil, registry, err
 	}
 	res.AppliedIndex = e.Index
-	return res, false, nil
+	return res, registry, nil
 }
 
 // WriteSnapshot streams a consistent copy of the state.

@@ -237,36 +237,33 @@ func trackVersions(b *storage.Batch, cc *raftpb.ConfChangeV2, versions map[uint6
 // reportVersion records a member's command version. A report for a node
 // that is not a member, or of version 0, changes nothing.
 func reportVersion(b *storage.Batch, rv *pb.ReportVersion, versions map[uint64]uint64) (*pb.Result, error) {
-	v, ok, err := b.GetSys(memberKey(rv.GetNode()))
-	if err != nil {
-		return nil, err
+	if rv.GetVersion() == 0 {
+		return &pb.Result{Errno: pb.Errno_EINVAL, Detail: "version report of version 0"}, nil
 	}
-	m := &pb.Member{}
-	if !ok || proto.Unmarshal(v, m) != nil || rv.GetVersion() == 0 {
-		return &pb.Result{Errno: pb.Errno_EINVAL, Detail: "version report for an unknown member, or of version 0"}, nil
+	res, err := updateMember(b, rv.GetNode(), func(m *pb.Member) { m.CommandVersion = rv.GetVersion() })
+	if err == nil && res.GetErrno() == pb.Errno_OK {
+		versions[rv.GetNode()] = rv.GetVersion()
 	}
-	m.CommandVersion = rv.GetVersion()
-	if err := putMember(b, m); err != nil {
-		return nil, err
-	}
-	versions[m.GetId()] = m.GetCommandVersion()
-	return &pb.Result{}, nil
+	return res, err
 }
-
-// reportSpaceVersion is the command version that records ReportSpace.
-const reportSpaceVersion = 5
 
 // reportSpace records whether a member is below its free-space reserve.
 func reportSpace(b *storage.Batch, rs *pb.ReportSpace) (*pb.Result, error) {
-	v, ok, err := b.GetSys(memberKey(rs.GetNode()))
+	return updateMember(b, rs.GetNode(), func(m *pb.Member) { m.LowSpace, m.FreeBytes = rs.GetLow(), rs.GetFreeBytes() })
+}
+
+// updateMember applies change to member id's record; a node that is not a
+// member is EINVAL and changes nothing.
+func updateMember(b *storage.Batch, id uint64, change func(*pb.Member)) (*pb.Result, error) {
+	v, ok, err := b.GetSys(memberKey(id))
 	if err != nil {
 		return nil, err
 	}
 	m := &pb.Member{}
 	if !ok || proto.Unmarshal(v, m) != nil {
-		return &pb.Result{Errno: pb.Errno_EINVAL, Detail: "space report for an unknown member"}, nil
+		return &pb.Result{Errno: pb.Errno_EINVAL, Detail: "report for a node that is not a member"}, nil
 	}
-	m.LowSpace, m.FreeBytes = rs.GetLow(), rs.GetFreeBytes()
+	change(m)
 	if err := putMember(b, m); err != nil {
 		return nil, err
 	}

@@ -35,6 +35,10 @@ type applier struct {
 // Version 6 bounds a client's unacknowledged results (MaxUnackedResults).
 const CommandVersion = 6
 
+// ReportSpaceVersion is the version from which the member registry
+// (server/fsm) records ReportSpace; below it the namespace refuses it.
+const ReportSpaceVersion = 5
+
 // Apply applies one command. Rejections (ENOENT, EEXIST, ...) are returned
 // in Result.Errno and write nothing but the exactly-once bookkeeping; the
 // error is reserved for storage failures and corrupt state, after which the
@@ -128,7 +132,7 @@ func commandVersion(cmd *pb.Command) uint64 {
 			return 3
 		}
 	case *pb.Command_ReportSpace:
-		return 5 // recorded by the member registry (server/fsm), refused here below it
+		return ReportSpaceVersion
 	}
 	return 1
 }

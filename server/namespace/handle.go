@@ -193,6 +193,9 @@ func (a *applier) handleFor(id HandleID, ino Ino) error {
 	if !ok || !a.sess.exists || h.ino != ino || h.flags&oAccMode == oRdOnly {
 		return fail(pb.Errno_EBADF, "handle not open for writing on this inode")
 	}
+	if a.meta.nextExpiry != reapAt {
+		return nil // no reap rows (Check holds them to this)
+	}
 	if last, reaping, err := a.reapLimit(a.sess.client); err != nil || reaping && id <= last {
 		return orFail(err, pb.Errno_EBADF, "handle of a session that ended")
 	}

@@ -339,9 +339,7 @@ func (a *applier) releaseHandlesUpTo(c ClientID, last HandleID) (bool, error) {
 			return false, err
 		}
 	}
-	if a.cluster >= boundedSessionEndVersion {
-		a.sessionReleases += len(hs)
-	}
+	a.sessionReleases += len(hs)
 	return done, nil
 }
 
