@@ -64,46 +64,15 @@ func (n *Node) serve() {
 			go n.Stop()
 		}
 	}()
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		n.placement(ctx)
-	}()
-	n.wg.Add(2)
-	go func() {
-		defer n.wg.Done()
-		n.observe(ctx)
-	}()
-	go func() {
-		defer n.wg.Done()
-		n.collectChunks(ctx)
-	}()
-	n.wg.Add(2)
-	go func() {
-		defer n.wg.Done()
-		n.reportVersion(ctx)
-	}()
-	go func() {
-		defer n.wg.Done()
-		n.expireSessions(ctx)
-	}()
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		n.watchSpace(ctx)
-	}()
-	if n.cfg.ChunkSweepGrace >= 0 {
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			n.sweeper(n.cfg.ChunkSweepGrace).Run(ctx)
-		}()
+	// The node's background loops; each returns when ctx ends.
+	for _, loop := range []func(context.Context){
+		n.placement, n.observe, n.collectChunks, n.reportVersion, n.expireSessions, n.watchSpace, n.probePeers,
+	} {
+		n.wg.Go(func() { loop(ctx) })
 	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		n.probePeers(ctx)
-	}()
+	if n.cfg.ChunkSweepGrace >= 0 {
+		n.wg.Go(func() { n.sweeper(n.cfg.ChunkSweepGrace).Run(ctx) })
+	}
 	n.serveMetrics()
 	n.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	n.health.SetServingStatus(namespaceService, healthpb.HealthCheckResponse_SERVING)
